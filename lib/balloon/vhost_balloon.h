@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * vhost-balloon public API: virtio-balloon devices served over vhost-user sockets
+ * by poll-mode lcores.
+ *
+ * Control functions (everything but vhb_lcore_loop()) are called from control
+ * threads (main lcore, CLI, control socket, telemetry), never from a poll lcore.
+ * They are serialised internally; they never block on a guest.
+ */
+#ifndef VHOST_BALLOON_H
+#define VHOST_BALLOON_H
+
+#include <stdint.h>
+
+#include "vhb_limits.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** virtio-balloon feature bits (virtio spec; Linux uapi virtio_balloon.h). */
+#define VHB_F_MUST_TELL_HOST	0
+#define VHB_F_STATS_VQ		1
+#define VHB_F_DEFLATE_ON_OOM	2
+#define VHB_F_FREE_PAGE_HINT	3
+#define VHB_F_PAGE_POISON	4
+#define VHB_F_REPORTING		5
+
+/** Balloon features offered by default (FREE_PAGE_HINT is a migration aid, not offered). */
+#define VHB_FEATURES_DEFAULT	((1ULL << VHB_F_MUST_TELL_HOST) | (1ULL << VHB_F_STATS_VQ) | \
+				 (1ULL << VHB_F_DEFLATE_ON_OOM) | (1ULL << VHB_F_PAGE_POISON) | \
+				 (1ULL << VHB_F_REPORTING))
+
+/** Guest memory statistics tags (VIRTIO_BALLOON_S_*). */
+#define VHB_GUEST_STAT_NR	16
+
+struct vhb_device;
+
+/** Parameters of one device (one vhost-user socket, one VM). */
+struct vhb_device_params {
+	const char *socket_path;	/**< vhost-user server socket to create */
+	const char *name;		/**< VM name for humans; NULL: the socket path */
+	uint64_t features;		/**< balloon feature bits to offer; 0: VHB_FEATURES_DEFAULT */
+	uint32_t stats_interval_s;	/**< ask the guest for stats this often; 0: never */
+	int socket_gid;			/**< group owning the socket file; -1: unchanged */
+	uint32_t socket_mode;		/**< permission bits of the socket file; 0: 0660 */
+	unsigned int lcore_id;		/**< poll lcore; VHB_LCORE_ANY: chosen by NUMA node */
+};
+
+#define VHB_LCORE_ANY	UINT32_MAX
+
+enum vhb_device_state {
+	VHB_DEV_LISTENING = 0,	/**< socket created, no frontend connected */
+	VHB_DEV_CONNECTED,	/**< frontend connected, driver not started */
+	VHB_DEV_RUNNING,	/**< queues started, served by the poll lcore */
+	VHB_DEV_BROKEN,		/**< stopped after a guest protocol violation */
+};
+
+/** What a device is and where its balloon stands (a snapshot). */
+struct vhb_device_info {
+	char name[64];
+	char socket_path[108];
+	enum vhb_device_state state;
+	unsigned int lcore_id;
+	int numa_node;			/**< node of the guest memory; -1 unknown */
+	uint64_t features_offered;	/**< balloon feature bits offered */
+	uint64_t features_negotiated;	/**< balloon feature bits the driver accepted */
+	uint64_t guest_mem_bytes;	/**< sum of the guest memory regions */
+	uint32_t nregions;
+	uint64_t backing_page_size;	/**< largest host page size of the regions */
+	uint32_t num_pages;		/**< target balloon size (config space), 4 KiB pages */
+	uint32_t actual;		/**< balloon size the guest last wrote, 4 KiB pages */
+	uint32_t poison_val;		/**< 0 unless PAGE_POISON and the guest poisons pages */
+	uint64_t pages_in_balloon;	/**< 4 KiB pages the backend counts in the balloon */
+	uint64_t bytes_released;	/**< host memory released (inflate + reporting) */
+};
+
+/** Counters of one device; written by its poll lcore, read relaxed. */
+struct vhb_device_counters {
+	uint64_t inflate_requests, deflate_requests, report_requests, stats_updates;
+	uint64_t pfns_inflated, pfns_deflated, pfns_duplicate, pfns_out_of_range;
+	uint64_t host_pages_released, bytes_released, release_calls, release_errors;
+	uint64_t report_bytes_released, report_bytes_skipped, report_skipped_poison;
+	uint64_t guest_errors;		/**< protocol violations (queue or device marked broken) */
+	uint64_t config_changes_sent;	/**< config-change messages to the frontend */
+	uint64_t get_config, set_config;
+	uint64_t guest_notifications;
+};
+
+/** Latest guest memory statistics. */
+struct vhb_guest_stats {
+	uint64_t val[VHB_GUEST_STAT_NR];
+	uint32_t valid;			/**< bit i set: val[i] was in the last update */
+	uint64_t updates;		/**< updates received */
+	uint64_t updated_ns;		/**< CLOCK_REALTIME of the last update, 0 never */
+};
+
+/** Per poll lcore counters. */
+struct vhb_lcore_stats {
+	unsigned int lcore_id;
+	unsigned int ndevices;
+	uint64_t passes, busy_passes;
+	uint64_t busy_cycles, total_cycles;
+};
+
+/**
+ * Set up the library for these poll lcores (must be EAL worker lcores). Call once
+ * after rte_eal_init(), then launch vhb_lcore_loop() on each of them.
+ */
+int vhb_init(const unsigned int *lcores, unsigned int nlcores);
+
+/** Poll loop for rte_eal_remote_launch(); arg unused. Returns after vhb_stop(). */
+int vhb_lcore_loop(void *arg);
+
+/** Make every poll loop return; then destroy devices and call vhb_cleanup(). */
+void vhb_stop(void);
+void vhb_cleanup(void);
+
+/** Create a device and its vhost-user socket. NULL and rte_errno on failure. */
+struct vhb_device *vhb_device_create(const struct vhb_device_params *params);
+
+/** Disconnect the frontend, unregister and remove the socket, free the device. */
+int vhb_device_destroy(struct vhb_device *dev);
+
+/** Device by name or socket path, or NULL. */
+struct vhb_device *vhb_device_find(const char *name_or_path);
+
+/** Call cb for each device in creation order; stops early if cb returns non-zero. */
+int vhb_device_foreach(int (*cb)(struct vhb_device *dev, void *arg), void *arg);
+
+/** Balloon target as a balloon size in 4 KiB pages; notifies the guest. */
+int vhb_device_set_target_pages(struct vhb_device *dev, uint32_t pages);
+
+/** Balloon target as the guest size: balloon = guest memory - guest_bytes. */
+int vhb_device_set_guest_size(struct vhb_device *dev, uint64_t guest_bytes);
+
+int vhb_device_set_stats_interval(struct vhb_device *dev, uint32_t seconds);
+
+int vhb_device_get_info(const struct vhb_device *dev, struct vhb_device_info *info);
+int vhb_device_get_counters(const struct vhb_device *dev, struct vhb_device_counters *c);
+int vhb_device_get_guest_stats(const struct vhb_device *dev, struct vhb_guest_stats *gs);
+
+/** Stats of poll lcore i (0 <= i < count given to vhb_init()); -ENOENT past the end. */
+int vhb_lcore_get_stats(unsigned int i, struct vhb_lcore_stats *st);
+
+/** Names for humans: feature bit, device state, guest stat tag ("swap-in", ...). */
+const char *vhb_feature_name(unsigned int bit);
+const char *vhb_device_state_name(enum vhb_device_state state);
+const char *vhb_guest_stat_name(unsigned int tag);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VHOST_BALLOON_H */
