@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Value parsers shared by the options, the config file and the commands (no EAL). */
+#ifndef VHBD_PARSE_H
+#define VHBD_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Room for one lcore id per bit; RTE_MAX_LCORE is 128 in Debian's DPDK. */
+#define VHBD_MAX_LCORES		128
+
+/* Decimal unsigned integer <= max, no sign, no trailing junk. 0 or -EINVAL / -ERANGE. */
+int vhbd_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* Octal permission bits, 0..0777 ("0660", "660"). */
+int vhbd_parse_mode(const char *s, uint32_t *out);
+
+/*
+ * Size in bytes: an integer with a binary unit, K/KiB, M/MiB, G/GiB, T/TiB (any case, "B" optional
+ * after the letter), or "0". A unit is required so that "512" cannot mean bytes to one reader and
+ * MiB to another. The result must be a multiple of 4 KiB.
+ */
+int vhbd_parse_size(const char *s, uint64_t *out);
+
+/* "stats+reporting+deflate-on-oom+page-poison+must-tell-host" or "default" -> feature bits. */
+int vhbd_parse_features(const char *s, uint64_t *out, char *err, size_t errlen);
+
+/* Feature bits -> "stats+reporting" (the same names); "none" for 0. */
+void vhbd_format_features(uint64_t features, char *buf, size_t len);
+
+/* "1,2,4-6" -> list of lcore ids (< VHBD_MAX_LCORES, no duplicates). Returns the count or -errno. */
+int vhbd_parse_lcore_list(const char *s, unsigned int *lcores, unsigned int max);
+
+/* Bytes -> "1.50 GiB" style for humans. */
+void vhbd_format_bytes(uint64_t bytes, char *buf, size_t len);
+
+#endif /* VHBD_PARSE_H */
