@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * PFN translation. Linux sends 256 PFNs per request, nearly always one descending
+ * run for inflate and one ascending run for deflate: those are detected with one
+ * compare per PFN and walked in place. Anything else is radix sorted (bytes whose
+ * value is the same in every PFN are skipped, so PFNs from one small area cost two
+ * passes). The walk then drops repeats, drops PFNs outside guest memory and cuts
+ * runs at region ends, with a few compares per PFN and one region step per region.
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "vhb_pfn_translate.h"
+
+struct run_builder {
+	struct vhb_pfn_run *runs;
+	uint32_t nruns;
+	uint32_t ri;		/* current region */
+	uint32_t nregions;
+	uint64_t rstart;	/* pfn range of region ri, [rstart, rend) */
+	uint64_t rend;
+	uint64_t prev;		/* last pfn fed, UINT64_MAX: none yet */
+	uint64_t next;		/* pfn that would extend the last run, UINT64_MAX: none */
+	const struct vhb_guest_mem *gm;
+	struct vhb_pfn_translate_stats st;
+};
+
+static void
+builder_region(struct run_builder *b)
+{
+	if (b->ri < b->nregions) {
+		const struct vhb_mem_region *r = &b->gm->regions[b->ri];
+
+		b->rstart = r->gpa >> VHB_PFN_SHIFT;
+		b->rend = (r->gpa + r->size) >> VHB_PFN_SHIFT;
+	} else {
+		b->rstart = UINT64_MAX;
+		b->rend = UINT64_MAX;
+	}
+}
+
+/* Feed PFNs in ascending (non-strict) order. */
+static inline void
+builder_feed(struct run_builder *b, uint64_t p)
+{
+	if (p == b->prev) {
+		b->st.nduplicate++;
+		return;
+	}
+	b->prev = p;
+	if (p >= b->rend) {
+		while (b->ri < b->nregions && p >= b->rend) {
+			b->ri++;
+			builder_region(b);
+		}
+		b->next = UINT64_MAX;	/* a run never crosses into the next region */
+	}
+	if (p < b->rstart) {
+		b->st.nout_of_range++;
+		return;
+	}
+	b->st.nunique++;
+	if (p == b->next) {
+		b->runs[b->nruns - 1].npfns++;
+	} else {
+		b->runs[b->nruns].pfn = p;
+		b->runs[b->nruns].npfns = 1;
+		b->runs[b->nruns].region = b->ri;
+		b->nruns++;
+	}
+	b->next = p + 1;
+}
+
+/* LSD radix sort of pfns into one of the two halves of scratch; returns the sorted array. */
+static const uint32_t *
+radix_sort(const uint32_t *pfns, uint32_t n, uint32_t *scratch)
+{
+	uint32_t hist[4][256];
+	const uint32_t *src = pfns;
+	uint32_t *dst = scratch;
+	uint32_t i, byte;
+
+	memset(hist, 0, sizeof(hist));
+	for (i = 0; i < n; i++) {
+		uint32_t k = pfns[i];
+
+		hist[0][k & 0xff]++;
+		hist[1][(k >> 8) & 0xff]++;
+		hist[2][(k >> 16) & 0xff]++;
+		hist[3][k >> 24]++;
+	}
+	for (byte = 0; byte < 4; byte++) {
+		uint32_t shift = byte * 8, sum = 0, b;
+		uint32_t *h = hist[byte];
+
+		if (h[(pfns[0] >> shift) & 0xff] == n)
+			continue;	/* every key has this byte: the pass would not move anything */
+		for (b = 0; b < 256; b++) {
+			uint32_t c = h[b];
+
+			h[b] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[h[(src[i] >> shift) & 0xff]++] = src[i];
+		src = dst;
+		dst = dst == scratch ? scratch + n : scratch;
+	}
+	return src;
+}
+
+uint32_t
+vhb_pfn_translate(const struct vhb_guest_mem *gm, const uint32_t *pfns, uint32_t n,
+		  uint32_t *scratch, struct vhb_pfn_run *runs, struct vhb_pfn_translate_stats *st)
+{
+	struct run_builder b = {
+		.runs = runs, .nregions = gm->nregions, .prev = UINT64_MAX, .next = UINT64_MAX,
+		.gm = gm,
+	};
+	uint32_t i, descents = 0, ascents = 0;
+
+	builder_region(&b);
+	for (i = 1; i < n; i++) {
+		descents += pfns[i] < pfns[i - 1];
+		ascents += pfns[i] > pfns[i - 1];
+	}
+	if (descents == 0) {
+		b.st.sorted = 1;
+		for (i = 0; i < n; i++)
+			builder_feed(&b, pfns[i]);
+	} else if (ascents == 0) {
+		b.st.sorted = 1;
+		for (i = n; i > 0; i--)
+			builder_feed(&b, pfns[i - 1]);
+	} else {
+		const uint32_t *sorted = radix_sort(pfns, n, scratch);
+
+		for (i = 0; i < n; i++)
+			builder_feed(&b, sorted[i]);
+	}
+	if (st != NULL)
+		*st = b.st;
+	return b.nruns;
+}
