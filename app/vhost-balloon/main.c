@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vhost-balloon: EAL, poll lcores, devices from the options and config file, then the control
+ * socket and CLI until SIGINT/SIGTERM or "quit". Shutdown order: stop the front ends, stop
+ * polling (vhb_stop), wait for the lcores, destroy the devices (their sockets go away), EAL.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+
+#include "vhost_balloon.h"
+#include "vhbd_cli.h"
+#include "vhbd_commands.h"
+#include "vhbd_control.h"
+#include "vhbd_daemon.h"
+#include "vhbd_params.h"
+
+RTE_LOG_REGISTER(vhbd_logtype, app.vhb, INFO);
+
+static struct vhbd_params params;
+static struct vhbd_daemon daemon_state = {
+	.params = &params,
+	.cmd_lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake_fd = -1,
+};
+
+void
+vhbd_daemon_request_stop(struct vhbd_daemon *d)
+{
+	uint64_t one = 1;
+
+	atomic_store(&d->stop, true);
+	if (d->wake_fd >= 0 && write(d->wake_fd, &one, sizeof(one)) != sizeof(one))
+		VHBD_LOG(DEBUG, "wake-up write failed");
+}
+
+int
+vhbd_daemon_add_vm(struct vhbd_daemon *d, const struct vhbd_vm *vm, char *err, size_t len)
+{
+	const struct vhbd_params *p = d->params;
+	struct vhb_device_params dp;
+	char path[VHBD_SOCK_PATH_LEN];
+	struct vhb_device *dev;
+
+	if (vhbd_socket_path(p->run_dir, vm->path, path, sizeof(path)) != 0) {
+		snprintf(err, len, "%s/%s: socket path too long", p->run_dir, vm->path);
+		return -ENAMETOOLONG;
+	}
+	memset(&dp, 0, sizeof(dp));
+	dp.socket_path = path;
+	dp.name = vm->name;
+	dp.features = vm->features;
+	dp.stats_interval_s = vm->stats_interval == VHBD_INHERIT ? p->stats_interval :
+		vm->stats_interval;
+	dp.socket_gid = p->socket_gid;
+	dp.socket_mode = p->socket_mode;
+	dp.lcore_id = vm->lcore;
+	dev = vhb_device_create(&dp);
+	if (dev == NULL) {
+		snprintf(err, len, "VM %s: cannot create %s: %s", vm->name, path,
+			strerror(rte_errno));
+		return -rte_errno;
+	}
+	VHBD_LOG(INFO, "VM %s: listening on %s", vm->name, path);
+	return 0;
+}
+
+/* Poll lcores: the listed ones (each must be an enabled worker) or every worker. */
+static int
+poll_lcores(unsigned int *lcores, unsigned int *n)
+{
+	unsigned int i, id;
+
+	*n = 0;
+	if (params.npoll_lcores == 0) {
+		RTE_LCORE_FOREACH_WORKER(id)
+			lcores[(*n)++] = id;
+	} else {
+		for (i = 0; i < params.npoll_lcores; i++) {
+			id = params.poll_lcores[i];
+			if (!rte_lcore_is_enabled(id) || id == rte_get_main_lcore()) {
+				VHBD_LOG(ERR, "--poll-lcores: lcore %u is not an EAL worker lcore "
+					"(give it to EAL with -l; the main lcore %u runs the CLI)",
+					id, rte_get_main_lcore());
+				return -EINVAL;
+			}
+			lcores[(*n)++] = id;
+		}
+	}
+	if (*n == 0) {
+		VHBD_LOG(ERR, "no worker lcore to poll with: give EAL two lcores or more, "
+			"e.g. -l 0,1");
+		return -EINVAL;
+	}
+	for (i = 0; i < params.nvms; i++) {
+		unsigned int j, want = params.vms[i].lcore;
+
+		if (want == VHB_LCORE_ANY)
+			continue;
+		for (j = 0; j < *n && lcores[j] != want; j++)
+			;
+		if (j == *n) {
+			VHBD_LOG(ERR, "VM %s: lcore %u is not a poll lcore", params.vms[i].name,
+				want);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+struct dev_list {
+	struct vhb_device *devs[VHBD_MAX_VMS * 4];
+	unsigned int n;
+};
+
+static int
+collect_dev(struct vhb_device *dev, void *arg)
+{
+	struct dev_list *l = arg;
+
+	if (l->n == RTE_DIM(l->devs))
+		return 1;
+	l->devs[l->n++] = dev;
+	return 0;
+}
+
+/* Destroy every device (the API's foreach cannot destroy under its own iteration). */
+static void
+destroy_devices(void)
+{
+	static struct dev_list l;
+	unsigned int i;
+
+	do {
+		l.n = 0;
+		vhb_device_foreach(collect_dev, &l);
+		for (i = 0; i < l.n; i++)
+			vhb_device_destroy(l.devs[i]);
+	} while (l.n == RTE_DIM(l.devs));
+}
+
+/* Wait for a signal, "quit" or the end of the CLI's input. */
+static void
+main_loop(int sig_fd)
+{
+	struct pollfd pfd[3];
+	struct signalfd_siginfo si;
+	nfds_t n;
+
+	while (!atomic_load(&daemon_state.stop)) {
+		pfd[0] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = daemon_state.wake_fd, .events = POLLIN };
+		n = 2;
+		if (params.interactive)
+			pfd[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			VHBD_LOG(ERR, "poll: %s", strerror(errno));
+			return;
+		}
+		if (pfd[0].revents & POLLIN) {
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+				VHBD_LOG(INFO, "signal %u: shutting down", si.ssi_signo);
+			return;
+		}
+		if (n == 3 && (pfd[2].revents & (POLLIN | POLLHUP)) != 0 && !vhbd_cli_input()) {
+			printf("\n");
+			return;
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned int lcores[RTE_MAX_LCORE], nlcores, i, id;
+	char err[512];
+	int app_argc = 0, sig_fd = -1, ret, status = EXIT_FAILURE;
+	char **app_argv = NULL;
+	sigset_t sigs;
+	bool cli_on = false;
+
+	/* Our options come after "--"; parse them before EAL so that a typo costs nothing. */
+	for (i = 1; i < (unsigned int)argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			app_argc = argc - i;
+			app_argv = argv + i;
+			break;
+		}
+	}
+	vhbd_params_defaults(&params);
+	if (app_argv != NULL) {
+		char *prog = app_argv[0];
+
+		app_argv[0] = argv[0];
+		ret = vhbd_parse_args(app_argc, app_argv, &params, err, sizeof(err));
+		app_argv[0] = prog;
+		if (ret != 0) {
+			fprintf(stderr, "vhost-balloon: %s\n", err);
+			return EXIT_FAILURE;
+		}
+		if (params.help) {
+			vhbd_usage(argv[0]);
+			return EXIT_SUCCESS;
+		}
+	}
+
+	/* Block the stop signals in every thread EAL and rte_vhost will create; main reads
+	 * them from a signalfd, so no handler runs in the middle of anything.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = rte_eal_init(app_argv != NULL ? argc - app_argc : argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "vhost-balloon: EAL initialisation failed: %s\n",
+			rte_strerror(rte_errno));
+		return EXIT_FAILURE;
+	}
+	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	daemon_state.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sig_fd < 0 || daemon_state.wake_fd < 0) {
+		VHBD_LOG(ERR, "signalfd/eventfd: %s", strerror(errno));
+		goto out_eal;
+	}
+	if (poll_lcores(lcores, &nlcores) != 0)
+		goto out_eal;
+	if (params.run_dir[0] != '\0' && mkdir(params.run_dir, 0755) != 0 && errno != EEXIST) {
+		VHBD_LOG(ERR, "run dir %s: %s", params.run_dir, strerror(errno));
+		goto out_eal;
+	}
+	ret = vhb_init(lcores, nlcores);
+	if (ret != 0) {
+		VHBD_LOG(ERR, "vhb_init: %s", strerror(-ret));
+		goto out_eal;
+	}
+	for (i = 0; i < nlcores; i++) {
+		ret = rte_eal_remote_launch(vhb_lcore_loop, NULL, lcores[i]);
+		if (ret != 0) {
+			VHBD_LOG(ERR, "lcore %u: cannot launch the poll loop: %s", lcores[i],
+				strerror(-ret));
+			goto out_stop;
+		}
+	}
+	VHBD_LOG(INFO, "polling on %u lcore(s), %u VM socket(s) configured", nlcores,
+		params.nvms);
+
+	for (i = 0; i < params.nvms; i++) {
+		if (vhbd_daemon_add_vm(&daemon_state, &params.vms[i], err, sizeof(err)) != 0) {
+			VHBD_LOG(ERR, "%s", err);
+			goto out_stop;
+		}
+	}
+	if (params.control[0] != '\0') {
+		char path[VHBD_SOCK_PATH_LEN];
+
+		if (vhbd_socket_path(params.run_dir, params.control, path, sizeof(path)) != 0) {
+			VHBD_LOG(ERR, "control socket path too long");
+			goto out_stop;
+		}
+		ret = vhbd_control_start(&daemon_state, path, params.socket_mode,
+			params.socket_gid);
+		if (ret != 0) {
+			VHBD_LOG(ERR, "control socket %s: %s", path, strerror(-ret));
+			goto out_stop;
+		}
+		VHBD_LOG(INFO, "control socket %s", path);
+	}
+	if (params.cmdline_file[0] != '\0' &&
+			vhbd_cli_run_file(&daemon_state, params.cmdline_file) != 0)
+		goto out_control;
+	if (params.interactive) {
+		if (vhbd_cli_start(&daemon_state) != 0) {
+			VHBD_LOG(ERR, "cannot start the command line");
+			goto out_control;
+		}
+		cli_on = true;
+	}
+	/* Tell scripts (and the demo) that every socket exists now. */
+	VHBD_LOG(INFO, "ready");
+	main_loop(sig_fd);
+	status = EXIT_SUCCESS;
+
+	if (cli_on)
+		vhbd_cli_stop();
+out_control:
+	vhbd_control_stop();
+out_stop:
+	vhb_stop();
+	RTE_LCORE_FOREACH_WORKER(id) {
+		if (rte_eal_wait_lcore(id) < 0)
+			VHBD_LOG(WARNING, "lcore %u: poll loop failed", id);
+	}
+	destroy_devices();
+	vhb_cleanup();
+out_eal:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	VHBD_LOG(INFO, "stopped");
+	rte_eal_cleanup();
+	return status;
+}

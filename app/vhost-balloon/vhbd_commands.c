@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The command table: every command's work, written once for the CLI and the control socket. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_common.h>
+
+#include "vhost_balloon.h"
+#include "vhbd_commands.h"
+#include "vhbd_parse.h"
+
+const char *
+vhbd_arg_name(enum vhbd_arg a)
+{
+	switch (a) {
+	case VHBD_ARG_DEVICE: return "NAME";
+	case VHBD_ARG_SIZE: return "SIZE";
+	case VHBD_ARG_SECONDS: return "SECONDS";
+	case VHBD_ARG_PATH: return "PATH";
+	case VHBD_ARG_NAME: return "VMNAME";
+	default: return "";
+	}
+}
+
+static struct vhb_device *
+find_dev(const char *name, struct vhbd_reply *r)
+{
+	struct vhb_device *dev = vhb_device_find(name);
+
+	if (dev == NULL)
+		vhbd_reply_error(r, "not_found", "no device '%s' (see 'show devices')", name);
+	return dev;
+}
+
+static int
+lcore_of(unsigned int id)
+{
+	return id == VHB_LCORE_ANY ? -1 : (int)id;
+}
+
+/* The fields of "show devices" rows; "show device" adds more after them. */
+static void
+device_fields(const struct vhb_device_info *in, struct vhbd_reply *r)
+{
+	char feat[128];
+
+	vhbd_reply_str(r, "name", in->name);
+	vhbd_reply_str(r, "state", vhb_device_state_name(in->state));
+	vhbd_reply_int(r, "lcore", lcore_of(in->lcore_id));
+	vhbd_reply_int(r, "numa", in->numa_node);
+	vhbd_reply_bytes(r, "guest_mem", in->guest_mem_bytes);
+	vhbd_reply_bytes(r, "page_size", in->backing_page_size);
+	vhbd_reply_bytes(r, "target", (uint64_t)in->num_pages * VHB_PFN_SIZE);
+	vhbd_reply_bytes(r, "actual", (uint64_t)in->actual * VHB_PFN_SIZE);
+	vhbd_reply_bytes(r, "in_balloon", in->pages_in_balloon * VHB_PFN_SIZE);
+	vhbd_reply_bytes(r, "released", in->bytes_released);
+	vhbd_format_features(in->features_negotiated, feat, sizeof(feat));
+	vhbd_reply_str(r, "features", feat);
+	vhbd_reply_str(r, "socket", in->socket_path);
+}
+
+static int
+show_one(struct vhb_device *dev, void *arg)
+{
+	struct vhbd_reply *r = arg;
+	struct vhb_device_info in;
+
+	if (vhb_device_get_info(dev, &in) != 0)
+		return 0;	/* going away under a concurrent destroy; skip it */
+	vhbd_reply_obj_begin(r, NULL);
+	device_fields(&in, r);
+	vhbd_reply_obj_end(r);
+	return 0;
+}
+
+static void
+cmd_show_devices(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	(void)d;
+	(void)args;
+	(void)nargs;
+	vhbd_reply_list_begin(r, "devices");
+	vhb_device_foreach(show_one, r);
+	vhbd_reply_list_end(r);
+}
+
+static void
+cmd_show_device(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	struct vhb_device *dev = find_dev(args[0], r);
+	struct vhb_device_info in;
+	char feat[128];
+	int ret;
+
+	(void)d;
+	(void)nargs;
+	if (dev == NULL)
+		return;
+	ret = vhb_device_get_info(dev, &in);
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, args[0]);
+		return;
+	}
+	vhbd_reply_obj_begin(r, "device");
+	device_fields(&in, r);
+	vhbd_format_features(in.features_offered, feat, sizeof(feat));
+	vhbd_reply_str(r, "features_offered", feat);
+	vhbd_reply_u64(r, "regions", in.nregions);
+	vhbd_reply_u64(r, "target_pages", in.num_pages);
+	vhbd_reply_u64(r, "actual_pages", in.actual);
+	vhbd_reply_u64(r, "in_balloon_pages", in.pages_in_balloon);
+	vhbd_reply_u64(r, "poison_val", in.poison_val);
+	vhbd_reply_obj_end(r);
+}
+
+static void
+cmd_show_counters(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	struct vhb_device *dev = find_dev(args[0], r);
+	struct vhb_device_counters c;
+	int ret;
+
+	(void)d;
+	(void)nargs;
+	if (dev == NULL)
+		return;
+	ret = vhb_device_get_counters(dev, &c);
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, args[0]);
+		return;
+	}
+	vhbd_reply_str(r, "device", args[0]);
+	vhbd_reply_obj_begin(r, "counters");
+#define C(f) vhbd_reply_u64(r, #f, c.f)
+	C(inflate_requests); C(deflate_requests); C(report_requests); C(stats_updates);
+	C(pfns_inflated); C(pfns_deflated); C(pfns_duplicate); C(pfns_out_of_range);
+	C(host_pages_released); C(bytes_released); C(release_calls); C(release_errors);
+	C(report_bytes_released); C(report_bytes_skipped); C(report_skipped_poison);
+	C(guest_errors); C(config_changes_sent); C(get_config); C(set_config);
+	C(guest_notifications);
+#undef C
+	vhbd_reply_obj_end(r);
+}
+
+static void
+cmd_show_stats(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	struct vhb_device *dev = find_dev(args[0], r);
+	struct vhb_guest_stats gs;
+	struct timespec now;
+	uint64_t now_ns;
+	unsigned int i;
+	int ret;
+
+	(void)d;
+	(void)nargs;
+	if (dev == NULL)
+		return;
+	ret = vhb_device_get_guest_stats(dev, &gs);
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, args[0]);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	now_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	vhbd_reply_str(r, "device", args[0]);
+	vhbd_reply_u64(r, "updates", gs.updates);
+	if (gs.updated_ns == 0) {
+		vhbd_reply_double(r, "age_s", -1, 0);
+		vhbd_reply_text(r, "(the guest has sent no statistics yet)\n");
+	} else {
+		vhbd_reply_double(r, "age_s", now_ns > gs.updated_ns ?
+			(now_ns - gs.updated_ns) / 1e9 : 0.0, 1);
+	}
+	vhbd_reply_obj_begin(r, "stats");
+	for (i = 0; i < VHB_GUEST_STAT_NR; i++) {
+		if (gs.valid & (1u << i))
+			vhbd_reply_u64(r, vhb_guest_stat_name(i), gs.val[i]);
+	}
+	vhbd_reply_obj_end(r);
+}
+
+static void
+cmd_show_lcores(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	struct vhb_lcore_stats st;
+	unsigned int i;
+
+	(void)d;
+	(void)args;
+	(void)nargs;
+	vhbd_reply_list_begin(r, "lcores");
+	for (i = 0; vhb_lcore_get_stats(i, &st) == 0; i++) {
+		vhbd_reply_obj_begin(r, NULL);
+		vhbd_reply_u64(r, "lcore", st.lcore_id);
+		vhbd_reply_u64(r, "devices", st.ndevices);
+		vhbd_reply_u64(r, "passes", st.passes);
+		vhbd_reply_u64(r, "busy_passes", st.busy_passes);
+		vhbd_reply_double(r, "busy_pct", st.total_cycles == 0 ? 0.0 :
+			100.0 * st.busy_cycles / st.total_cycles, 2);
+		vhbd_reply_double(r, "idle_pct", st.total_cycles == 0 ? 0.0 :
+			100.0 - 100.0 * st.busy_cycles / st.total_cycles, 2);
+		vhbd_reply_obj_end(r);
+	}
+	vhbd_reply_list_end(r);
+}
+
+static bool
+parse_size_arg(const char *s, uint64_t *bytes, struct vhbd_reply *r)
+{
+	int ret = vhbd_parse_size(s, bytes);
+
+	if (ret == -ERANGE)
+		vhbd_reply_error(r, "out_of_range", "size '%s' is too large", s);
+	else if (ret != 0)
+		vhbd_reply_error(r, "invalid_argument", "size '%s': give a multiple of 4 KiB "
+			"with a unit, e.g. 512M, 2G, 1536MiB", s);
+	return ret == 0;
+}
+
+static void
+cmd_set_target(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	struct vhb_device *dev = find_dev(args[0], r);
+	uint64_t bytes;
+	int ret;
+
+	(void)d;
+	(void)nargs;
+	if (dev == NULL || !parse_size_arg(args[1], &bytes, r))
+		return;
+	if (bytes / VHB_PFN_SIZE > UINT32_MAX) {
+		vhbd_reply_error(r, "out_of_range", "balloon size '%s' is over 16 TiB", args[1]);
+		return;
+	}
+	ret = vhb_device_set_target_pages(dev,
+		(uint32_t)(bytes / VHB_PFN_SIZE));
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, args[0]);
+		return;
+	}
+	vhbd_reply_str(r, "device", args[0]);
+	vhbd_reply_bytes(r, "target", bytes);
+}
+
+static void
+cmd_set_guest_size(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	struct vhb_device *dev = find_dev(args[0], r);
+	struct vhb_device_info in;
+	uint64_t bytes;
+	int ret;
+
+	(void)d;
+	(void)nargs;
+	if (dev == NULL || !parse_size_arg(args[1], &bytes, r))
+		return;
+	ret = vhb_device_set_guest_size(dev, bytes);
+	if (ret == 0)
+		ret = vhb_device_get_info(dev, &in);
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, args[0]);
+		return;
+	}
+	vhbd_reply_str(r, "device", args[0]);
+	vhbd_reply_bytes(r, "guest_size", bytes);
+	vhbd_reply_bytes(r, "target", (uint64_t)in.num_pages * VHB_PFN_SIZE);
+}
+
+static void
+cmd_set_stats_interval(struct vhbd_daemon *d, char **args, unsigned int nargs,
+	struct vhbd_reply *r)
+{
+	struct vhb_device *dev = find_dev(args[0], r);
+	uint64_t s;
+	int ret;
+
+	(void)d;
+	(void)nargs;
+	if (dev == NULL)
+		return;
+	if (vhbd_parse_u64(args[1], UINT32_MAX - 1, &s) != 0) {
+		vhbd_reply_error(r, "invalid_argument", "'%s' is not a number of seconds",
+			args[1]);
+		return;
+	}
+	ret = vhb_device_set_stats_interval(dev, (uint32_t)s);
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, args[0]);
+		return;
+	}
+	vhbd_reply_str(r, "device", args[0]);
+	vhbd_reply_u64(r, "stats_interval_s", s);
+}
+
+static void
+cmd_add_socket(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	struct vhbd_vm vm;
+	char err[256];
+
+	memset(&vm, 0, sizeof(vm));
+	vm.lcore = VHB_LCORE_ANY;
+	vm.stats_interval = VHBD_INHERIT;
+	if (strlen(args[0]) >= sizeof(vm.path)) {
+		vhbd_reply_error(r, "invalid_argument", "socket path longer than %zu characters",
+			sizeof(vm.path) - 1);
+		return;
+	}
+	strcpy(vm.path, args[0]);
+	if (nargs > 1)
+		snprintf(vm.name, sizeof(vm.name), "%s", args[1]);
+	else
+		vhbd_default_name(vm.path, vm.name, sizeof(vm.name));
+	if (vhb_device_find(vm.name) != NULL) {
+		vhbd_reply_error(r, "exists", "a device named '%s' exists", vm.name);
+		return;
+	}
+	if (vhbd_daemon_add_vm(d, &vm, err, sizeof(err)) != 0) {
+		vhbd_reply_error(r, "failed", "%s", err);
+		return;
+	}
+	vhbd_reply_str(r, "device", vm.name);
+	vhbd_reply_str(r, "socket", vm.path);
+}
+
+static void
+cmd_del_socket(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	struct vhb_device *dev = find_dev(args[0], r);
+	int ret;
+
+	(void)d;
+	(void)nargs;
+	if (dev == NULL)
+		return;
+	ret = vhb_device_destroy(dev);
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, args[0]);
+		return;
+	}
+	vhbd_reply_str(r, "deleted", args[0]);
+}
+
+static void
+cmd_help(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	unsigned int i;
+
+	(void)d;
+	(void)args;
+	(void)nargs;
+	vhbd_reply_list_begin(r, "commands");
+	for (i = 0; i < vhbd_ncmds; i++) {
+		vhbd_reply_obj_begin(r, NULL);
+		vhbd_reply_str(r, "command", vhbd_cmds[i].usage);
+		vhbd_reply_str(r, "help", vhbd_cmds[i].help);
+		vhbd_reply_obj_end(r);
+	}
+	vhbd_reply_list_end(r);
+	vhbd_reply_text(r, "SIZE: a multiple of 4 KiB with a unit: 512M, 2G, 1536MiB. "
+		"NAME: a VM name or socket path.\n");
+}
+
+static void
+cmd_quit(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	(void)d;
+	(void)args;
+	(void)nargs;
+	r->quit = true;
+	vhbd_reply_bool(r, "bye", true);
+}
+
+const struct vhbd_cmd vhbd_cmds[] = {
+	{ { "show", "devices" }, { 0 }, 0, "show devices",
+	  "every device: state, guest memory, balloon target/actual, released memory",
+	  cmd_show_devices },
+	{ { "show", "device" }, { VHBD_ARG_DEVICE }, 0, "show device NAME",
+	  "one device in detail", cmd_show_device },
+	{ { "show", "stats" }, { VHBD_ARG_DEVICE }, 0, "show stats NAME",
+	  "the guest's memory statistics and their age", cmd_show_stats },
+	{ { "show", "counters" }, { VHBD_ARG_DEVICE }, 0, "show counters NAME",
+	  "the device's request, release and error counters", cmd_show_counters },
+	{ { "show", "lcores" }, { 0 }, 0, "show lcores",
+	  "poll lcores: devices, busy/idle share", cmd_show_lcores },
+	{ { "set", "target" }, { VHBD_ARG_DEVICE, VHBD_ARG_SIZE }, 0, "set target NAME SIZE",
+	  "set the balloon size (memory taken from the guest)", cmd_set_target },
+	{ { "set", "guest-size" }, { VHBD_ARG_DEVICE, VHBD_ARG_SIZE }, 0,
+	  "set guest-size NAME SIZE",
+	  "set the memory left to the guest (balloon = guest memory - SIZE)", cmd_set_guest_size },
+	{ { "set", "stats-interval" }, { VHBD_ARG_DEVICE, VHBD_ARG_SECONDS }, 0,
+	  "set stats-interval NAME SECONDS", "ask the guest for statistics this often (0: never)",
+	  cmd_set_stats_interval },
+	{ { "add", "socket" }, { VHBD_ARG_PATH, VHBD_ARG_NAME }, 1, "add socket PATH [VMNAME]",
+	  "serve one more VM on a new vhost-user socket", cmd_add_socket },
+	{ { "del", "socket" }, { VHBD_ARG_DEVICE }, 0, "del socket NAME",
+	  "disconnect a VM and remove its socket", cmd_del_socket },
+	{ { "help" }, { 0 }, 0, "help", "this list", cmd_help },
+	{ { "quit" }, { 0 }, 0, "quit",
+	  "CLI: stop the daemon; control socket: close this connection", cmd_quit },
+};
+
+const unsigned int vhbd_ncmds = sizeof(vhbd_cmds) / sizeof(vhbd_cmds[0]);
+
+void
+vhbd_cmd_run(struct vhbd_daemon *d, const struct vhbd_cmd *c, char **args, unsigned int nargs,
+	struct vhbd_reply *r)
+{
+	pthread_mutex_lock(&d->cmd_lock);
+	c->fn(d, args, nargs, r);
+	pthread_mutex_unlock(&d->cmd_lock);
+}
+
+static unsigned int
+cmd_nwords(const struct vhbd_cmd *c)
+{
+	unsigned int n = 0;
+
+	while (n < VHBD_CMD_WORDS && c->words[n] != NULL)
+		n++;
+	return n;
+}
+
+static unsigned int
+cmd_nargs(const struct vhbd_cmd *c)
+{
+	unsigned int n = 0;
+
+	while (n < VHBD_CMD_ARGS && c->args[n] != VHBD_ARG_NONE)
+		n++;
+	return n;
+}
+
+int
+vhbd_cmd_run_line(struct vhbd_daemon *d, const char *line, struct vhbd_reply *r)
+{
+	char buf[VHBD_LINE_MAX], *w[VHBD_CMD_WORDS + VHBD_CMD_ARGS + 1], *save, *tok;
+	const struct vhbd_cmd *c, *prefix = NULL;
+	unsigned int n = 0, i, j, nw, na;
+
+	if (strlen(line) >= sizeof(buf)) {
+		vhbd_reply_error(r, "too_long", "command longer than %d bytes", VHBD_LINE_MAX - 1);
+		return -EINVAL;
+	}
+	strcpy(buf, line);
+	for (tok = strtok_r(buf, " \t\r\n", &save); tok != NULL;
+			tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == 0 && tok[0] == '#')
+			return 0;
+		if (n == RTE_DIM(w)) {
+			vhbd_reply_error(r, "bad_command", "too many words (see 'help')");
+			return -EINVAL;
+		}
+		w[n++] = tok;
+	}
+	if (n == 0)
+		return 0;
+	for (i = 0; i < vhbd_ncmds; i++) {
+		c = &vhbd_cmds[i];
+		nw = cmd_nwords(c);
+		na = cmd_nargs(c);
+		for (j = 0; j < nw && j < n; j++) {
+			if (strcmp(w[j], c->words[j]) != 0)
+				break;
+		}
+		if (j < nw)
+			continue;
+		prefix = c;
+		if (n - nw > na || n - nw < na - c->noptional)
+			continue;
+		vhbd_cmd_run(d, c, w + nw, n - nw, r);
+		return 0;
+	}
+	if (prefix != NULL)
+		vhbd_reply_error(r, "bad_command", "usage: %s", prefix->usage);
+	else
+		vhbd_reply_error(r, "bad_command", "unknown command '%s' (see 'help')", w[0]);
+	return -EINVAL;
+}
