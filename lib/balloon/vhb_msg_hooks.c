@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * rte_vhost glue: connection callbacks and the pre/post message hooks.
+ *
+ * rte_vhost 22.11 serves config messages only for vDPA, never fires new_device
+ * when the guest leaves a queue unset, unmaps guest memory on SET_MEM_TABLE with
+ * no callback and replies GET_VRING_BASE with a stale index. So: GET/SET_CONFIG
+ * are answered in pre; queues start on their SET_VRING_KICK (post); the device is
+ * quiesced before SET_MEM_TABLE and GET_VRING_BASE; the memory map is rebuilt
+ * after SET_MEM_TABLE; our ring indexes go to rte_vhost before GET_VRING_BASE
+ * replies. Everything here runs on the single vhost-events thread shared by all
+ * VMs: nothing waits on a guest (quiescing waits at most one lcore pass).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_malloc.h>
+#include <rte_vhost.h>
+
+#include "vhb_device.h"
+#include "vhb_numa.h"
+
+/* vhost-user message layout (vhost-user spec; rte_vhost's private vhost_user.h). */
+#define VU_GET_FEATURES		1
+#define VU_SET_FEATURES		2
+#define VU_SET_MEM_TABLE	5
+#define VU_GET_VRING_BASE	11
+#define VU_SET_VRING_KICK	12
+#define VU_SET_PROTOCOL_FEATURES 16
+#define VU_SET_VRING_ENABLE	18
+#define VU_GET_CONFIG		24
+#define VU_SET_CONFIG		25
+#define VU_VRING_IDX_MASK	0xff
+#define VU_CONFIG_HDR_SIZE	12
+#define VU_MAX_CONFIG_SIZE	256
+#define VU_PROTOCOL_F_SLAVE_REQ	5
+
+struct vu_msg {
+	uint32_t request;
+	uint32_t flags;
+	uint32_t size;
+	union {
+		uint64_t u64;
+		struct {
+			uint32_t index;
+			uint32_t num;
+		} state;
+		struct {
+			uint32_t offset;
+			uint32_t size;
+			uint32_t flags;
+			uint8_t region[VU_MAX_CONFIG_SIZE];
+		} cfg;
+	} payload;
+} __rte_packed;
+
+static bool
+any_queue_started(const struct vhb_device *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < VHB_MAX_QUEUES; i++)
+		if (dev->q[i].started)
+			return true;
+	return false;
+}
+
+/* Resume the lcore if there is anything for it to do (dev->lock held, quiesced). */
+static void
+resume_if_useful(struct vhb_device *dev)
+{
+	if (!dev->dying && dev->mem_valid && any_queue_started(dev))
+		vhb_dev_resume(dev);
+}
+
+/*
+ * The driver stopped (or the guest reset): the guest owns every page again, so
+ * page tracking is forgotten; stale tracking would later release pages in use.
+ */
+static void
+driver_stopped(struct vhb_device *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < VHB_MAX_QUEUES; i++) {
+		dev->q[i].started = false;
+		dev->q[i].notify_pending = false;
+	}
+	if (dev->bp != NULL) {
+		vhb_device_publish_counters(dev);
+		vhb_balloon_pages_reset(dev->bp);
+		vhb_device_publish_counters(dev);
+	}
+	if (vhb_dev_state(dev) != VHB_DEV_LISTENING)
+		vhb_dev_set_state(dev, VHB_DEV_CONNECTED);
+}
+
+static void
+fold_tracker(struct vhb_device *dev)
+{
+	struct vhb_balloon_pages_stats st;
+	struct vhb_balloon_pages_stats *b = &dev->bp_base;
+
+	if (dev->bp == NULL)
+		return;
+	vhb_balloon_pages_get_stats(dev->bp, &st);
+	b->pfns_inflated += st.pfns_inflated;
+	b->pfns_deflated += st.pfns_deflated;
+	b->pfns_duplicate += st.pfns_duplicate;
+	b->pfns_out_of_range += st.pfns_out_of_range;
+	b->host_pages_released += st.host_pages_released;
+	b->bytes_released += st.bytes_released;
+	b->release_calls += st.release_calls;
+	b->release_errors += st.release_errors;
+	b->report_ranges += st.report_ranges;
+	b->report_bytes_released += st.report_bytes_released;
+	b->report_bytes_skipped += st.report_bytes_skipped;
+	vhb_balloon_pages_destroy(dev->bp);
+	dev->bp = NULL;
+	vhb_device_publish_counters(dev);
+}
+
+void
+vhb_device_disconnected(struct vhb_device *dev)
+{
+	unsigned int i;
+
+	vhb_dev_quiesce(dev);
+	driver_stopped(dev);
+	for (i = 0; i < VHB_MAX_QUEUES; i++) {
+		memset(&dev->q[i], 0, sizeof(dev->q[i]));
+	}
+	/* rte_vhost unmaps the regions and closes their fds next: forget them all. */
+	fold_tracker(dev);
+	dev->mem_valid = false;
+	memset(&dev->gm, 0, sizeof(dev->gm));
+	dev->negotiated = 0;
+	dev->protocol_negotiated = 0;
+	vhb_config_set(&dev->cfg.actual, 0);
+	vhb_config_set(&dev->cfg.poison_val, 0);
+}
+
+static int
+mem_rebuild(struct vhb_device *dev, int vid)
+{
+	struct rte_vhost_memory *mem = NULL;
+	struct vhb_guest_mem gm;
+	int rc;
+
+	if (rte_vhost_get_mem_table(vid, &mem) != 0 || mem == NULL)
+		return -EINVAL;
+	rc = vhb_guest_mem_from_vhost(&gm, mem);
+	free(mem);
+	if (rc != 0)
+		return rc;
+	if (dev->bp == NULL) {
+		dev->bp = vhb_balloon_pages_create(&gm, dev->numa_node);
+		if (dev->bp == NULL)
+			return -ENOMEM;
+	} else {
+		rc = vhb_balloon_pages_set_mem(dev->bp, &gm);
+		if (rc != 0)
+			return rc;
+	}
+	dev->gm = gm;
+	return 0;
+}
+
+/* Re-read the ring addresses rte_vhost re-translated (after a memory change). */
+static int
+queue_attach(struct vhb_device *dev, int vid, unsigned int idx, uint16_t last_avail,
+	     uint16_t last_used)
+{
+	struct vhb_queue *q = &dev->q[idx];
+	struct rte_vhost_vring vring;
+	int rc;
+
+	if (rte_vhost_get_vhost_vring(vid, (uint16_t)idx, &vring) != 0 || vring.desc == NULL ||
+	    vring.avail == NULL || vring.used == NULL)
+		return -EINVAL;
+	rc = vhb_vring_init(&q->vr, vring.desc, vring.avail, vring.used, vring.size, last_avail,
+			    last_used);
+	if (rc != 0)
+		return rc;
+	/* We poll: the driver need not kick. */
+	vhb_vring_set_no_notify(&q->vr, true);
+	return 0;
+}
+
+static void
+queue_start(struct vhb_device *dev, int vid, unsigned int idx)
+{
+	struct vhb_queue *q;
+	enum vhb_vq_role role;
+	uint16_t la = 0, lu = 0;
+	int rc, node;
+
+	role = vhb_queue_role(dev->negotiated, idx);
+	if (role == VHB_VQ_NONE || role == VHB_VQ_FREE_PAGE_HINT) {
+		VHB_LOG(WARNING, dev, "%s: kick for queue %u, which has no role under features %#"
+			PRIx64 "; not served", dev->name, idx, dev->negotiated);
+		return;
+	}
+	if (!dev->mem_valid) {
+		VHB_LOG(ERR, dev, "%s: queue %u kicked before any memory table; not served",
+			dev->name, idx);
+		return;
+	}
+	q = &dev->q[idx];
+	vhb_dev_quiesce(dev);
+	if (rte_vhost_get_vring_base(vid, (uint16_t)idx, &la, &lu) != 0)
+		la = lu = 0;
+	q->role = role;
+	q->broken = false;
+	q->stats_held = false;
+	q->notify_pending = false;
+	rc = queue_attach(dev, vid, idx, la, lu);
+	if (rc != 0) {
+		VHB_LOG(ERR, dev, "%s: queue %u has no usable ring (size or addresses); not served",
+			dev->name, idx);
+		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
+		resume_if_useful(dev);
+		return;
+	}
+	q->started = true;
+	q->have_base = true;
+	if (!vhb_has_feature(dev->negotiated, VHB_VHOST_USER_F_PROTOCOL_FEATURES))
+		q->enabled = true;
+	if (dev->lcore_idx < 0) {
+		/* The guest's ring is in its memory, and touched: its node is the memory's. */
+		node = vhb_numa_node_of(q->vr.desc);
+		if (node >= 0)
+			dev->numa_node = node;
+		if (vhb_lcore_place(dev, dev->numa_node) != 0)
+			VHB_LOG(ERR, dev, "%s: no poll lcore to serve it", dev->name);
+	}
+	vhb_dev_set_state(dev, VHB_DEV_RUNNING);
+	VHB_LOG(INFO, dev, "%s: %s queue %u started (size %u, base %u)", dev->name,
+		vhb_queue_role_name(role), idx, q->vr.size, la);
+	resume_if_useful(dev);
+}
+
+static void
+queue_stop_for_base(struct vhb_device *dev, int vid, unsigned int idx)
+{
+	struct vhb_queue *q = &dev->q[idx];
+	uint16_t la;
+
+	vhb_dev_quiesce(dev);
+	if (q->have_base) {
+		/*
+		 * The stats buffer the device holds goes back to the driver's side:
+		 * the next start re-reads it (QEMU's virtqueue_unpop, facts F).
+		 */
+		la = q->vr.last_avail;
+		if (q->role == VHB_VQ_STATS && q->stats_held)
+			la--;
+		rte_vhost_set_vring_base(vid, (uint16_t)idx, la, q->vr.last_used);
+		VHB_LOG(INFO, dev, "%s: queue %u stopped at avail %u used %u", dev->name, idx, la,
+			q->vr.last_used);
+	}
+	q->stats_held = false;
+	q->started = false;
+	q->have_base = false;
+	if (!any_queue_started(dev))
+		driver_stopped(dev);
+	resume_if_useful(dev);
+}
+
+static enum rte_vhost_msg_result
+config_get(struct vhb_device *dev, struct vu_msg *m)
+{
+	uint32_t off = m->payload.cfg.offset, size = m->payload.cfg.size;
+
+	__atomic_fetch_add(&dev->ctl_cnt.get_config, 1, __ATOMIC_RELAXED);
+	if (m->size < VU_CONFIG_HDR_SIZE || size > VU_MAX_CONFIG_SIZE ||
+	    vhb_config_read(&dev->cfg, off, size, m->payload.cfg.region) != 0) {
+		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl, "%s: bad GET_CONFIG (msg size %u, offset %u, "
+				  "size %u)", dev->name, m->size, off, size);
+		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
+		return RTE_VHOST_MSG_RESULT_ERR;
+	}
+	/* The reply keeps size = 12 + len, or QEMU rejects it (design fact 5). */
+	m->size = VU_CONFIG_HDR_SIZE + size;
+	return RTE_VHOST_MSG_RESULT_REPLY;
+}
+
+static enum rte_vhost_msg_result
+config_set(struct vhb_device *dev, struct vu_msg *m)
+{
+	uint32_t off = m->payload.cfg.offset, size = m->payload.cfg.size;
+	uint32_t old_actual = vhb_config_get(&dev->cfg.actual);
+	int rc;
+
+	__atomic_fetch_add(&dev->ctl_cnt.set_config, 1, __ATOMIC_RELAXED);
+	if (m->size < VU_CONFIG_HDR_SIZE || size > VU_MAX_CONFIG_SIZE ||
+	    m->size - VU_CONFIG_HDR_SIZE < size) {
+		rc = -EINVAL;
+	} else {
+		rc = vhb_config_write(&dev->cfg, off, size, m->payload.cfg.region,
+				      vhb_dev_has_feature(dev, VHB_F_PAGE_POISON));
+	}
+	if (rc < 0) {
+		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl, "%s: bad SET_CONFIG (msg size %u, offset %u, "
+				  "size %u)", dev->name, m->size, off, size);
+		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
+		return RTE_VHOST_MSG_RESULT_ERR;
+	}
+	if (rc & VHB_CFG_CHANGED_ACTUAL)
+		VHB_LOG(DEBUG, dev, "%s: actual %u -> %u pages", dev->name, old_actual,
+			vhb_config_get(&dev->cfg.actual));
+	if (rc & VHB_CFG_CHANGED_POISON)
+		VHB_LOG(INFO, dev, "%s: poison_val %#x%s", dev->name,
+			vhb_config_get(&dev->cfg.poison_val),
+			vhb_config_get(&dev->cfg.poison_val) != 0 ?
+			": free page reporting will discard nothing" : "");
+	return RTE_VHOST_MSG_RESULT_OK;
+}
+
+static enum rte_vhost_msg_result
+pre_msg(int vid, void *msg)
+{
+	struct vhb_device *dev = vhb_device_by_vid(vid);
+	struct vu_msg *m = msg;
+	enum rte_vhost_msg_result res = RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	unsigned int idx;
+
+	if (dev == NULL)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	switch (m->request) {
+	case VU_GET_CONFIG:
+		res = config_get(dev, m);
+		break;
+	case VU_SET_CONFIG:
+		res = config_set(dev, m);
+		break;
+	case VU_SET_MEM_TABLE:
+		/* rte_vhost unmaps the old regions in this message: stop touching them. */
+		pthread_mutex_lock(&dev->lock);
+		vhb_dev_quiesce(dev);
+		dev->mem_valid = false;
+		pthread_mutex_unlock(&dev->lock);
+		break;
+	case VU_GET_VRING_BASE:
+		idx = m->payload.state.index;
+		pthread_mutex_lock(&dev->lock);
+		if (idx < VHB_MAX_QUEUES)
+			queue_stop_for_base(dev, vid, idx);
+		pthread_mutex_unlock(&dev->lock);
+		break;
+	default:
+		break;
+	}
+	return res;
+}
+
+static enum rte_vhost_msg_result
+post_msg(int vid, void *msg)
+{
+	struct vhb_device *dev = vhb_device_by_vid(vid);
+	struct vu_msg *m = msg;
+	uint64_t f;
+	unsigned int idx;
+	int rc;
+
+	if (dev == NULL)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	switch (m->request) {
+	case VU_SET_FEATURES:
+		if (rte_vhost_get_negotiated_features(vid, &f) == 0) {
+			pthread_mutex_lock(&dev->lock);
+			dev->negotiated = f;
+			pthread_mutex_unlock(&dev->lock);
+			VHB_LOG(INFO, dev, "%s: driver features %#" PRIx64 " (%u queues)", dev->name,
+				f, vhb_features_num_vqs(f));
+		}
+		break;
+	case VU_SET_PROTOCOL_FEATURES:
+		if (rte_vhost_get_negotiated_protocol_features(vid, &f) == 0) {
+			pthread_mutex_lock(&dev->lock);
+			dev->protocol_negotiated = f;
+			pthread_mutex_unlock(&dev->lock);
+		}
+		break;
+	case VU_SET_MEM_TABLE:
+		pthread_mutex_lock(&dev->lock);
+		rc = mem_rebuild(dev, vid);
+		if (rc != 0) {
+			VHB_LOG(ERR, dev, "%s: unusable memory table (%d); device stays stopped",
+				dev->name, rc);
+		} else {
+			dev->mem_valid = true;
+			/* rte_vhost re-translated the rings: attach to the new addresses. */
+			for (idx = 0; idx < VHB_MAX_QUEUES; idx++) {
+				struct vhb_queue *q = &dev->q[idx];
+
+				if (q->started &&
+				    queue_attach(dev, vid, idx, q->vr.last_avail, q->vr.last_used) != 0)
+					q->started = false;
+			}
+			VHB_LOG(INFO, dev, "%s: memory table: %u regions, %" PRIu64 " MiB",
+				dev->name, dev->gm.nregions, vhb_device_mem_bytes(dev) >> 20);
+		}
+		resume_if_useful(dev);
+		pthread_mutex_unlock(&dev->lock);
+		break;
+	case VU_SET_VRING_KICK:
+		idx = (unsigned int)(m->payload.u64 & VU_VRING_IDX_MASK);
+		pthread_mutex_lock(&dev->lock);
+		if (idx < VHB_MAX_QUEUES && !dev->dying)
+			queue_start(dev, vid, idx);
+		pthread_mutex_unlock(&dev->lock);
+		break;
+	case VU_SET_VRING_ENABLE:
+		idx = m->payload.state.index;
+		if (idx >= VHB_MAX_QUEUES)
+			break;
+		pthread_mutex_lock(&dev->lock);
+		vhb_dev_quiesce(dev);
+		dev->q[idx].enabled = m->payload.state.num != 0;
+		resume_if_useful(dev);
+		pthread_mutex_unlock(&dev->lock);
+		break;
+	default:
+		break;
+	}
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static const struct rte_vhost_user_extern_ops vhb_extern_ops = {
+	.pre_msg_handle = pre_msg,
+	.post_msg_handle = post_msg,
+};
+
+static int
+on_new_connection(int vid)
+{
+	char path[PATH_MAX];
+	struct vhb_device *dev;
+
+	if (rte_vhost_get_ifname(vid, path, sizeof(path)) != 0)
+		return -1;
+	dev = vhb_device_find(path);
+	if (dev == NULL)
+		return -1;
+	if (rte_vhost_extern_callback_register(vid, &vhb_extern_ops, dev) != 0) {
+		VHB_LOG(ERR, dev, "%s: cannot install message hooks", dev->name);
+		return -1;
+	}
+	vhb_device_bind_vid(dev, vid);
+	VHB_LOG(INFO, dev, "%s: frontend connected (vid %d)", dev->name, vid);
+	return 0;
+}
+
+static void
+on_destroy_connection(int vid)
+{
+	struct vhb_device *dev = vhb_device_by_vid(vid);
+
+	if (dev == NULL)
+		return;
+	VHB_LOG(INFO, dev, "%s: frontend gone (vid %d)", dev->name, vid);
+	vhb_device_unbind_vid(dev);
+}
+
+/* new_device is not relied upon (it never fires while a queue is left unset). */
+static int
+on_new_device(int vid)
+{
+	RTE_SET_USED(vid);
+	return 0;
+}
+
+/* The first GET_VRING_BASE or a lost connection: the driver is stopping. */
+static void
+on_destroy_device(int vid)
+{
+	struct vhb_device *dev = vhb_device_by_vid(vid);
+	unsigned int i;
+
+	if (dev == NULL)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	vhb_dev_quiesce(dev);
+	/* Keep the indexes: GET_VRING_BASE of the other queues still needs them. */
+	for (i = 0; i < VHB_MAX_QUEUES; i++)
+		dev->q[i].started = false;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+const struct rte_vhost_device_ops vhb_vhost_ops = {
+	.new_device = on_new_device,
+	.destroy_device = on_destroy_device,
+	.new_connection = on_new_connection,
+	.destroy_connection = on_destroy_connection,
+};
