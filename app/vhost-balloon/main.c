@@ -286,6 +286,8 @@ main(int argc, char **argv)
 	if (params.cmdline_file[0] != '\0' &&
 			vhbd_cli_run_file(&daemon_state, params.cmdline_file) != 0)
 		goto out_control;
+	/* Tell scripts (and the demo) that every socket exists now. */
+	VHBD_LOG(INFO, "ready");
 	if (params.interactive) {
 		if (vhbd_cli_start(&daemon_state) != 0) {
 			VHBD_LOG(ERR, "cannot start the command line");
@@ -293,8 +295,6 @@ main(int argc, char **argv)
 		}
 		cli_on = true;
 	}
-	/* Tell scripts (and the demo) that every socket exists now. */
-	VHBD_LOG(INFO, "ready");
 	main_loop(sig_fd);
 	status = EXIT_SUCCESS;
 
