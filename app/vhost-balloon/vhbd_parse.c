@@ -96,9 +96,13 @@ static const struct {
 	{ "deflate-on-oom", VHB_F_DEFLATE_ON_OOM },
 	{ "page-poison", VHB_F_PAGE_POISON },
 	{ "reporting", VHB_F_REPORTING },
+	/* The library's vhb_feature_name() spellings, accepted too. */
+	{ "stats-vq", VHB_F_STATS_VQ },
+	{ "free-page-reporting", VHB_F_REPORTING },
 };
 
 #define NFEATURES (sizeof(feature_names) / sizeof(feature_names[0]))
+#define NFEATURES_SHORT 5	/* the names vhbd_format_features() prints */
 
 int
 vhbd_parse_features(const char *s, uint64_t *out, char *err, size_t errlen)
@@ -149,7 +153,7 @@ vhbd_format_features(uint64_t features, char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < NFEATURES && off < len; i++) {
+	for (i = 0; i < NFEATURES_SHORT && off < len; i++) {
 		if ((features & (1ULL << feature_names[i].bit)) == 0)
 			continue;
 		off += snprintf(buf + off, len - off, "%s%s", off != 0 ? "+" : "",

@@ -118,6 +118,8 @@ test_values(void)
 
 	CHECK(vhbd_parse_features("stats+reporting", &v, buf, sizeof(buf)) == 0 &&
 		v == ((1ULL << VHB_F_STATS_VQ) | (1ULL << VHB_F_REPORTING)));
+	CHECK(vhbd_parse_features("stats-vq+free-page-reporting", &v, buf, sizeof(buf)) == 0 &&
+		v == ((1ULL << VHB_F_STATS_VQ) | (1ULL << VHB_F_REPORTING)));
 	CHECK(vhbd_parse_features("default", &v, buf, sizeof(buf)) == 0 &&
 		v == VHB_FEATURES_DEFAULT);
 	CHECK(vhbd_parse_features("stats+bogus", &v, buf, sizeof(buf)) == -EINVAL &&
@@ -302,8 +304,19 @@ test_config(void)
 		"%s:2: [vm a] socket: socket: path longer than 107");
 }
 
+/* The shipped default config must load and describe several VMs. */
+static void
+test_default_config(const char *path)
+{
+	GOOD("--config", path);
+	CHECK(p.nvms >= 3);
+	CHECK(strcmp(p.control, "control.sock") == 0);
+	CHECK(strcmp(p.run_dir, "/run/vhost-balloon") == 0);
+	CHECK(p.vms[0].features == VHB_FEATURES_DEFAULT);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	printf("test_params: option and config parsing (no guest memory)\n");
 	if (mkdtemp(tmpdir) == NULL) {
@@ -313,6 +326,8 @@ main(void)
 	test_values();
 	test_options();
 	test_config();
+	if (argc > 1)
+		test_default_config(argv[1]);
 	unlink(write_config("ok.ini", ""));
 	unlink(write_config("bad.ini", ""));
 	unlink(write_config("good.ini", ""));
