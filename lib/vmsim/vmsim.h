@@ -221,8 +221,8 @@ struct vms_vm_params {
 					  *   VMS_QEMU_PROTOCOL_FEATURES */
 	bool page_poison;		/**< guest poisons freed pages (poison_val 0xaaaaaaaa);
 					 *   false: Linux clears PAGE_POISON (virtballoon_validate) */
-	bool init_on_free;		/**< with page_poison: init_on_free, poison_val 0, freed
-					 *   pages zeroed */
+	bool init_on_free;		/**< init_on_free: the guest zeroes freed pages; it counts
+					 *   as poisoning with poison_val 0 (virtballoon_validate) */
 	bool init_on_alloc;		/**< zero every page the balloon allocates (Debian kernel) */
 	enum vms_ack_mode ack_mode;
 	enum vms_pattern pattern;
@@ -290,6 +290,11 @@ int vms_vm_poll(struct vms_vm *vm, int timeout_ms);
 /** Poll until the balloon work is idle with actual == the last num_pages read (0), or
  *  -ETIMEDOUT. */
 int vms_vm_settle(struct vms_vm *vm, int timeout_ms);
+
+/** Poll until the guest has read num_pages == target and settled there (actual == target),
+ *  or -ETIMEDOUT. Use after moving the target on the backend: unlike vms_vm_settle() it
+ *  cannot return before the config-change message has arrived. */
+int vms_vm_wait_target(struct vms_vm *vm, uint32_t target, int timeout_ms);
 
 /** Like a config interrupt: re-read num_pages and work toward it. */
 int vms_vm_config_changed(struct vms_vm *vm);
