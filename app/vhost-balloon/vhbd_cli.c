@@ -255,7 +255,9 @@ vhbd_cli_input(void)
 		cli_done = true;
 		return false;
 	}
-	cmdline_in(cli, buf, n);
+	/* Negative on Ctrl-D at an empty line or after cmdline_quit(). */
+	if (cmdline_in(cli, buf, n) < 0)
+		cli_done = true;
 	return !cli_done;
 }
 
