@@ -2,7 +2,7 @@
 # Sourced by the demo and the test runner: install the Debian 12 packages the
 # build and tests need, only if something is missing.
 
-VHB_PACKAGES="gcc clang meson ninja-build pkg-config libdpdk-dev dpdk-dev libnuma-dev"
+VHB_PACKAGES="gcc clang libclang-rt-14-dev meson ninja-build pkg-config libdpdk-dev dpdk-dev libnuma-dev"
 
 vhb_install_deps() {
 	local missing=""

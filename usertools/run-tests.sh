@@ -5,7 +5,8 @@
 #
 #   usertools/run-tests.sh [--sanitize] [-- meson test args...]
 #
-#   --sanitize   build in build-asan with ASan+UBSan and run the suites there
+#   --sanitize   build in build-asan with clang, ASan+UBSan and the libFuzzer
+#                harnesses, and run the suites there (fuzz smoke runs included)
 #
 # The last line is "tests: N passed, N failed, N skipped".
 set -eu
@@ -39,8 +40,9 @@ usertools/setup-hugepages.sh "${VHB_HUGEPAGES:-1024}"
 if [ "$sanitize" -eq 1 ]; then
 	build=build-asan
 	# distro DPDK is not ASan-aware; tests keep their own allocations in libc.
+	export CC=clang
 	setup_args=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
-		-Dc_args=-fno-sanitize-recover=undefined)
+		-Dc_args=-fno-sanitize-recover=undefined -Dfuzz=true)
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_odr_violation=0}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 else
