@@ -46,6 +46,13 @@ static void
 client_close(struct ctl_client *c)
 {
 	unsigned int i;
+	char drain[4096];
+
+	/* Unread input would turn our close into a reset that can swallow the last reply:
+	 * drain what is already queued (bounded; a client cannot keep us here).
+	 */
+	for (i = 0; i < 16 && recv(c->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0; i++)
+		;
 
 	for (i = 0; i < VHBD_CONTROL_MAX_CLIENTS; i++) {
 		if (ctl.clients[i] == c)

