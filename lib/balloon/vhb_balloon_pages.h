@@ -44,6 +44,7 @@ struct vhb_balloon_pages_stats {
 	uint64_t report_ranges;		/* reported ranges seen */
 	uint64_t report_bytes_released;
 	uint64_t report_bytes_skipped;	/* parts not covering a whole host page, or invalid */
+	uint64_t report_ranges_invalid;	/* len 0 or wrapping: rejected whole */
 };
 
 /* Returns NULL and sets rte_errno on failure. Tracking state goes on numa_node (-1: any). */
@@ -80,5 +81,16 @@ int vhb_balloon_pages_contains(const struct vhb_balloon_pages *bp, uint64_t pfn)
 
 void vhb_balloon_pages_get_stats(const struct vhb_balloon_pages *bp,
 				 struct vhb_balloon_pages_stats *st);
+
+/*
+ * Called after each successful release syscall with what it released: the
+ * region index, the guest range and the file offset. For tests (which check every
+ * release against their own model) and the benchmark (which replays the ranges).
+ */
+typedef void (*vhb_release_observer_t)(void *arg, uint32_t region, uint64_t gpa,
+				       uint64_t file_off, uint64_t len);
+
+void vhb_balloon_pages_set_observer(struct vhb_balloon_pages *bp, vhb_release_observer_t fn,
+				    void *arg);
 
 #endif /* VHB_BALLOON_PAGES_H */

@@ -151,3 +151,19 @@ test_page_ok(const struct test_backing *b, uint64_t i)
 
 	return p[0] == test_pattern(i) && p[511] == ~test_pattern(i);
 }
+
+void
+test_backing_open(struct test_backing *b, const char *kind, uint64_t size)
+{
+	char why[512];
+
+	if (strcmp(kind, "hugetlbfs") == 0) {
+		if (test_backing_hugetlbfs(b, size, why, sizeof(why)) != 0) {
+			printf("backing: hugetlbfs 2 MiB unavailable, skipped: %s\n", why);
+			exit(TEST_SKIP);
+		}
+	} else {
+		test_backing_memfd(b, size);
+	}
+	printf("backing: %s, %" PRIu64 " MiB\n", b->kind, size >> 20);
+}

@@ -39,6 +39,10 @@ int test_backing_hugetlbfs(struct test_backing *b, uint64_t size, char *why, siz
 
 void test_backing_free(struct test_backing *b);
 
+/* hugetlbfs ("hugetlbfs") or memfd (anything else); prints the backing, or why it
+ * is skipped and exits TEST_SKIP. */
+void test_backing_open(struct test_backing *b, const char *kind, uint64_t size);
+
 /* Bytes of the file that hold memory (fstat st_blocks). */
 uint64_t test_backing_allocated(const struct test_backing *b);
 

@@ -18,8 +18,8 @@
 #include "vhb_guest_mem.h"
 #include "test_engine_util.h"
 
-#define MiB	(1ULL << 20)
-#define GiB	(1ULL << 30)
+#define MiB	((uint64_t)1 << 20)
+#define GiB	((uint64_t)1 << 30)
 
 static struct vhb_mem_region
 fake_region(uint64_t gpa, uint64_t size, int i)

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "test_balloon_pages.h"
+
+int
+main(void)
+{
+	return test_integrity_main("hugetlbfs");
+}
