@@ -24,7 +24,7 @@ vms_vm_params_init(struct vms_vm_params *p)
 	p->vq_size = 64;
 	p->driver_features = VMS_DRIVER_FEATURES_ALL;
 	p->protocol_features_mask = VMS_QEMU_PROTOCOL_FEATURES;
-	p->page_poison = true;
+	p->page_poison = false;		/* Debian 6.1: no page poisoning, init_on_alloc on */
 	p->init_on_alloc = true;
 	p->ack_mode = VMS_ACK_INTERRUPT;
 	p->pattern = VMS_PATTERN_SEQUENTIAL;
