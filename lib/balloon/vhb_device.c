@@ -59,8 +59,13 @@ vhb_device_unbind_vid(struct vhb_device *dev)
 	pthread_mutex_lock(&dev->lock);
 	vhb_device_disconnected(dev);
 	vid = __atomic_load_n(&dev->vid, __ATOMIC_RELAXED);
-	if (vid >= 0 && vid < RTE_MAX_VHOST_DEVICE)
-		__atomic_store_n(&g_by_vid[vid], NULL, __ATOMIC_RELEASE);
+	/* Only our own entry: after unregister the vid may already serve another socket. */
+	if (vid >= 0 && vid < RTE_MAX_VHOST_DEVICE) {
+		struct vhb_device *self = dev;
+
+		__atomic_compare_exchange_n(&g_by_vid[vid], &self, NULL, false, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&dev->vid, -1, __ATOMIC_RELAXED);
 	vhb_dev_set_state(dev, VHB_DEV_LISTENING);
 	pthread_mutex_unlock(&dev->lock);

@@ -67,6 +67,7 @@ struct vhb_device {
 	uint32_t state;			/* enum vhb_device_state, atomic */
 	bool dying;
 	uint64_t negotiated;		/* virtio features the driver accepted */
+	bool features_known;		/* SET_FEATURES seen on this connection */
 	uint64_t protocol_negotiated;
 	int numa_node;
 

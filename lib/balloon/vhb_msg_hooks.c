@@ -140,6 +140,7 @@ vhb_device_disconnected(struct vhb_device *dev)
 	dev->mem_valid = false;
 	memset(&dev->gm, 0, sizeof(dev->gm));
 	dev->negotiated = 0;
+	dev->features_known = false;
 	dev->protocol_negotiated = 0;
 	vhb_config_set(&dev->cfg.actual, 0);
 	vhb_config_set(&dev->cfg.poison_val, 0);
@@ -290,6 +291,19 @@ config_get(struct vhb_device *dev, struct vu_msg *m)
 	return RTE_VHOST_MSG_RESULT_REPLY;
 }
 
+/*
+ * The driver writes poison_val at probe, before DRIVER_OK, and the frontend sends
+ * SET_FEATURES only at DRIVER_OK: until then PAGE_POISON counts as negotiated if
+ * offered. Dropping the value would let reporting discard a poisoning guest's pages.
+ */
+static bool
+poison_writable(const struct vhb_device *dev)
+{
+	if (dev->features_known)
+		return vhb_dev_has_feature(dev, VHB_F_PAGE_POISON);
+	return vhb_has_feature(dev->features_offered, VHB_F_PAGE_POISON);
+}
+
 static enum rte_vhost_msg_result
 config_set(struct vhb_device *dev, struct vu_msg *m)
 {
@@ -303,7 +317,7 @@ config_set(struct vhb_device *dev, struct vu_msg *m)
 		rc = -EINVAL;
 	} else {
 		rc = vhb_config_write(&dev->cfg, off, size, m->payload.cfg.region,
-				      vhb_dev_has_feature(dev, VHB_F_PAGE_POISON));
+				      poison_writable(dev));
 	}
 	if (rc < 0) {
 		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl, "%s: bad SET_CONFIG (msg size %u, offset %u, "
@@ -344,6 +358,14 @@ pre_msg(int vid, void *msg)
 		pthread_mutex_lock(&dev->lock);
 		vhb_dev_quiesce(dev);
 		dev->mem_valid = false;
+		/*
+		 * rte_vhost re-translates the rings in this message and compares its own
+		 * indexes with used->idx: give it ours so it has nothing to "repair".
+		 */
+		for (idx = 0; idx < VHB_MAX_QUEUES; idx++)
+			if (dev->q[idx].started)
+				rte_vhost_set_vring_base(vid, (uint16_t)idx, dev->q[idx].vr.last_avail,
+							 dev->q[idx].vr.last_used);
 		pthread_mutex_unlock(&dev->lock);
 		break;
 	case VU_GET_VRING_BASE:
@@ -375,6 +397,10 @@ post_msg(int vid, void *msg)
 		if (rte_vhost_get_negotiated_features(vid, &f) == 0) {
 			pthread_mutex_lock(&dev->lock);
 			dev->negotiated = f;
+			dev->features_known = true;
+			/* The driver refused PAGE_POISON: its earlier poison_val means nothing. */
+			if (!vhb_has_feature(f, VHB_F_PAGE_POISON))
+				vhb_config_set(&dev->cfg.poison_val, 0);
 			pthread_mutex_unlock(&dev->lock);
 			VHB_LOG(INFO, dev, "%s: driver features %#" PRIx64 " (%u queues)", dev->name,
 				f, vhb_features_num_vqs(f));

@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Functional tests of the balloon device: the real backend (rte_vhost, message
+ * hooks, poll loop on lcore 1) against the vmsim frontend (QEMU's generic device +
+ * the Linux driver) over a real unix socket. One scenario per run: argv[1].
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "func_common.h"
+
+#define ALL_F	VHB_FEATURES_DEFAULT
+#define F(b)	(1ULL << (b))
+
+static struct vhb_device_counters
+counters(struct vhb_device *dev)
+{
+	struct vhb_device_counters c;
+
+	CHECK(vhb_device_get_counters(dev, &c) == 0, "counters");
+	return c;
+}
+
+static struct vhb_device_info
+info_of(struct vhb_device *dev)
+{
+	struct vhb_device_info i;
+
+	CHECK(vhb_device_get_info(dev, &i) == 0, "info");
+	return i;
+}
+
+/* Inflate to half the guest and back; the host gets the memory back; nothing corrupted. */
+static int
+scenario_inflate(const char *backing)
+{
+	struct vms_vm_params p;
+	struct vhb_device *dev;
+	struct vhb_device_info info;
+	struct vhb_device_counters c;
+	struct vms_vm *vm;
+	int64_t before, after;
+	uint64_t expect;
+	uint32_t pages;
+
+	dev = func_device("vm0", ALL_F, 0);
+	func_vm_params(&p, func_socket("vm0"), ALL_F);
+	if (strcmp(backing, "hugetlbfs") == 0) {
+		p.backing = VMS_BACKING_HUGETLBFS;
+		p.mem_bytes = 128 * MiB;
+	}
+	vm = func_vm(&p);
+	if (vm == NULL) {
+		printf("SKIP: %s guest memory unavailable: %s\n", backing, strerror(errno));
+		vhb_device_destroy(dev);
+		return FUNC_SKIP;
+	}
+	printf("guest memory: %s, %" PRIu64 " MiB\n", func_backing_name(vm), p.mem_bytes / MiB);
+	info = info_of(dev);
+	CHECK(info.state == VHB_DEV_RUNNING, "state %s", vhb_device_state_name(info.state));
+	CHECK(info.guest_mem_bytes == p.mem_bytes, "guest mem %" PRIu64, info.guest_mem_bytes);
+	CHECK(info.backing_page_size == vms_vm_backing_page_size(vm), "page size");
+
+	before = vms_vm_allocated_bytes(vm);
+	pages = (uint32_t)(p.mem_bytes / 2 / VMS_PAGE_SIZE);
+	func_balloon_to(dev, vm, pages);
+	after = vms_vm_allocated_bytes(vm);
+	expect = func_expected_release(vm);
+	info = info_of(dev);
+	c = counters(dev);
+	printf("  inflated %u pages: file allocation %" PRId64 " -> %" PRId64 " MiB, expected "
+	       "release %" PRIu64 " MiB, backend released %" PRIu64 " MiB in %" PRIu64 " calls\n",
+	       pages, before / (int64_t)MiB, after / (int64_t)MiB, expect / MiB,
+	       c.bytes_released / MiB, c.release_calls);
+	CHECK(info.pages_in_balloon == pages, "in balloon %" PRIu64, info.pages_in_balloon);
+	CHECK(expect >= p.mem_bytes / 2 - 2 * vms_vm_backing_page_size(vm), "balloon layout");
+	CHECK((uint64_t)(before - after) == expect, "host got %" PRId64 " bytes back, want %"
+	      PRIu64, before - after, expect);
+	CHECK(c.bytes_released == expect, "released counter %" PRIu64, c.bytes_released);
+	CHECK(c.inflate_requests >= pages / VMS_PFNS_PER_REQ, "requests %" PRIu64,
+	      c.inflate_requests);
+	func_verify(vm, "after inflate");
+
+	func_balloon_to(dev, vm, 0);
+	info = info_of(dev);
+	CHECK(info.pages_in_balloon == 0, "deflated: %" PRIu64 " left", info.pages_in_balloon);
+	CHECK(counters(dev).pfns_deflated == pages, "deflated pfns");
+	func_verify(vm, "after deflate");
+
+	vms_vm_destroy(vm);
+	CHECK(vhb_device_destroy(dev) == 0, "destroy");
+	return 0;
+}
+
+struct stats_wait {
+	struct vhb_device *dev;
+	uint64_t min_updates;
+	uint64_t memfree;
+};
+
+static bool
+stats_arrived(void *arg)
+{
+	struct stats_wait *w = arg;
+	struct vhb_guest_stats gs;
+
+	vhb_device_get_guest_stats(w->dev, &gs);
+	return gs.updates >= w->min_updates && (gs.valid & (1u << 4)) != 0 &&
+		gs.val[4] == w->memfree;
+}
+
+/* One device with a feature subset: queues compacted as the driver does it. */
+static void
+feature_case(const char *name, uint64_t offered, uint64_t driver_mask)
+{
+	struct vms_vm_params p;
+	struct vms_features f;
+	struct vhb_device *dev;
+	struct vms_vm *vm;
+	struct vhb_device_info info;
+	uint64_t acc;
+	int stats_q, rep_q;
+
+	dev = func_device(name, offered, 1);
+	func_vm_params(&p, func_socket(name), offered);
+	if (driver_mask != 0)
+		p.driver_features = driver_mask;
+	/* A poisoning Linux guest drops REPORTING unless PAGE_POISON is offered (B.7). */
+	if (!(offered & F(VHB_F_PAGE_POISON)))
+		p.page_poison = false;
+	vm = func_vm(&p);
+	CHECK(vm != NULL, "vm");
+	vms_vm_features(vm, &f);
+	acc = f.accepted;
+	CHECK((f.offered & 0xffffff) == offered, "%s: offered %#" PRIx64, name, f.offered);
+	CHECK((f.offered & (F(VMS_F_RING_INDIRECT_DESC) | F(VMS_F_RING_EVENT_IDX) |
+			    F(VMS_F_RING_PACKED))) == 0, "no ring features offered");
+	CHECK((f.offered & F(VMS_F_VERSION_1)) && (f.offered & F(VMS_F_PROTOCOL_FEATURES)),
+	      "VERSION_1 and PROTOCOL_FEATURES");
+	CHECK((f.protocol_negotiated & (F(VMS_PF_CONFIG) | F(VMS_PF_BACKEND_REQ) |
+					F(VMS_PF_REPLY_ACK))) ==
+	      (F(VMS_PF_CONFIG) | F(VMS_PF_BACKEND_REQ) | F(VMS_PF_REPLY_ACK)),
+	      "protocol features %#" PRIx64, f.protocol_negotiated);
+	stats_q = vms_vm_queue_index(vm, VMS_VQ_STATS);
+	rep_q = vms_vm_queue_index(vm, VMS_VQ_REPORTING);
+	printf("  %-14s offered %#06" PRIx64 " accepted %#06" PRIx64 ": stats q%d, reporting q%d, "
+	       "%s\n", name, offered, acc & 0xffffff, stats_q, rep_q, func_backing_name(vm));
+	info = info_of(dev);
+	CHECK(info.features_negotiated == (acc & 0xffffff), "negotiated %#" PRIx64,
+	      info.features_negotiated);
+
+	/* Inflate and deflate 2 MiB through queues 0 and 1. */
+	func_balloon_to(dev, vm, 512);
+	CHECK(info_of(dev).pages_in_balloon == 512, "inflated");
+	func_balloon_to(dev, vm, 0);
+
+	if (acc & F(VHB_F_STATS_VQ)) {
+		struct stats_wait w = { dev, 1, 111 * MiB };
+
+		CHECK(vms_vm_set_stat(vm, VMS_STAT_MEMFREE, w.memfree) == 0, "set stat");
+		CHECK(func_poll_until(vm, stats_arrived, &w, 5000), "%s: stats on queue %d", name,
+		      stats_q);
+	}
+	if (acc & F(VHB_F_REPORTING)) {
+		uint64_t before = counters(dev).report_requests;
+		int n = vms_vm_report(vm, 4);
+
+		CHECK(n > 0, "%s: report on queue %d: %d", name, rep_q, n);
+		CHECK(counters(dev).report_requests == before + 1, "report seen");
+	}
+	CHECK(counters(dev).guest_errors == 0, "no guest errors");
+	func_verify(vm, name);
+	vms_vm_destroy(vm);
+	CHECK(vhb_device_destroy(dev) == 0, "destroy");
+}
+
+static int
+scenario_features(void)
+{
+	printf("feature subsets (memfd 4 KiB guests, 64 MiB)\n");
+	feature_case("none", F(VHB_F_MUST_TELL_HOST), 0);
+	feature_case("stats", F(VHB_F_STATS_VQ), 0);
+	feature_case("reporting", F(VHB_F_REPORTING), 0);
+	feature_case("stats-rep", F(VHB_F_STATS_VQ) | F(VHB_F_REPORTING), 0);
+	feature_case("all", ALL_F, 0);
+	/*
+	 * All offered, the driver declines REPORTING: num_vqs=4 but only 3 queues set
+	 * up, so rte_vhost's new_device never fires; the device must still serve.
+	 */
+	feature_case("unset-queue", ALL_F, VMS_DRIVER_FEATURES_ALL & ~F(VMS_F_REPORTING));
+	return 0;
+}
+
+struct raw_reply {
+	uint32_t request, flags, size;
+	uint8_t payload[280];
+} __attribute__((packed));
+
+static int
+scenario_config(void)
+{
+	struct vms_vm_params p;
+	struct vhb_device *dev;
+	struct vms_vm *vm;
+	struct vms_counters vc;
+	struct vms_config cfg;
+	struct raw_reply rep;
+	uint8_t pl[12 + 16];
+	size_t rlen;
+	uint32_t v;
+	int rc;
+
+	printf("config space over GET/SET_CONFIG (memfd 4 KiB guest, 64 MiB)\n");
+	dev = func_device("cfg", ALL_F, 0);
+	func_vm_params(&p, func_socket("cfg"), ALL_F);
+	p.page_poison = true;
+	vm = func_vm(&p);
+	CHECK(vm != NULL, "vm");
+	/* The driver wrote poison_val at probe (PAGE_POISON negotiated). */
+	CHECK(info_of(dev).poison_val == VMS_POISON_VAL, "poison_val %#x", info_of(dev).poison_val);
+
+	/* Config change reaches the guest: it re-reads num_pages. */
+	vms_vm_counters(vm, &vc);
+	CHECK(vhb_device_set_target_pages(dev, 300) == 0, "target");
+	CHECK(vms_vm_settle(vm, 10000) == 0, "settle");
+	vms_vm_config(vm, &cfg);
+	CHECK(cfg.num_pages == 300 && cfg.actual == 300, "guest config %u/%u", cfg.num_pages,
+	      cfg.actual);
+	{
+		struct vms_counters vc2;
+
+		vms_vm_counters(vm, &vc2);
+		CHECK(vc2.config_changes > vc.config_changes, "config change message received");
+	}
+	CHECK(counters(dev).config_changes_sent >= 1, "config change counted");
+
+	/* Raw GET_CONFIG: reply keeps size 12 + 16 and carries LE num_pages/actual. */
+	memset(pl, 0, sizeof(pl));
+	v = 16;
+	memcpy(pl + 4, &v, 4);
+	rlen = sizeof(rep);
+	rc = vms_vm_send_raw(vm, VMS_REQ_GET_CONFIG, VMS_MSG_VERSION, sizeof(pl), pl, sizeof(pl),
+			     NULL, 0, &rep, &rlen);
+	CHECK(rc == 0, "GET_CONFIG: %d", rc);
+	CHECK(rep.request == VMS_REQ_GET_CONFIG && rep.size == 28 && rlen == 40,
+	      "reply size %u (%zu bytes)", rep.size, rlen);
+	memcpy(&v, rep.payload + 12, 4);
+	CHECK(v == 300, "num_pages %u", v);
+	memcpy(&v, rep.payload + 12 + 4, 4);
+	CHECK(v == 300, "actual %u", v);
+	memcpy(&v, rep.payload + 12 + 12, 4);
+	CHECK(v == VMS_POISON_VAL, "poison %#x", v);
+
+	/* Raw SET_CONFIG of the whole 16 bytes: only actual (and poison) are taken. */
+	memset(pl, 0, sizeof(pl));
+	v = 16;
+	memcpy(pl + 4, &v, 4);
+	v = 77777;
+	memcpy(pl + 12, &v, 4);		/* num_pages: device-owned, ignored */
+	v = 1234;
+	memcpy(pl + 16, &v, 4);		/* actual */
+	v = 0;
+	memcpy(pl + 24, &v, 4);		/* poison_val */
+	rlen = sizeof(rep);
+	rc = vms_vm_send_raw(vm, VMS_REQ_SET_CONFIG, VMS_MSG_VERSION | VMS_MSG_NEED_REPLY,
+			     sizeof(pl), pl, sizeof(pl), NULL, 0, &rep, &rlen);
+	CHECK(rc == 0 && rlen == 20, "SET_CONFIG ack: %d %zu", rc, rlen);
+	memcpy(&v, rep.payload, 4);
+	CHECK(v == 0, "ack says success");
+	CHECK(info_of(dev).actual == 1234 && info_of(dev).num_pages == 300 &&
+	      info_of(dev).poison_val == 0, "config after SET_CONFIG");
+
+	/* Out of range SET_CONFIG with NEED_REPLY: refused (ack 1), nothing changes. */
+	v = 8;
+	memcpy(pl, &v, 4);
+	v = 16;
+	memcpy(pl + 4, &v, 4);
+	rlen = sizeof(rep);
+	rc = vms_vm_send_raw(vm, VMS_REQ_SET_CONFIG, VMS_MSG_VERSION | VMS_MSG_NEED_REPLY,
+			     sizeof(pl), pl, sizeof(pl), NULL, 0, &rep, &rlen);
+	CHECK(rc == 0 && rlen == 20, "bad SET_CONFIG ack: %d", rc);
+	memcpy(&v, rep.payload, 4);
+	CHECK(v == 1, "ack says failure");
+	CHECK(info_of(dev).actual == 1234, "unchanged");
+	CHECK(counters(dev).guest_errors == 1, "counted as a guest error");
+	CHECK(counters(dev).get_config >= 2 && counters(dev).set_config >= 3, "config counters");
+
+	/* Guest size form: a 48 MiB guest of 64 MiB is a 16 MiB balloon. */
+	CHECK(vhb_device_set_guest_size(dev, 48 * MiB) == 0, "guest size");
+	CHECK(info_of(dev).num_pages == 4096, "num_pages %u", info_of(dev).num_pages);
+	vms_vm_destroy(vm);
+	CHECK(vhb_device_destroy(dev) == 0, "destroy");
+	return 0;
+}
+
+static int
+scenario_stats(void)
+{
+	struct vms_vm_params p;
+	struct vhb_device *dev;
+	struct vms_vm *vm;
+	struct vhb_guest_stats gs;
+	struct stats_wait w;
+	uint64_t u;
+
+	printf("guest stats, 1 s interval (memfd 4 KiB guest, 64 MiB)\n");
+	dev = func_device("st", ALL_F, 1);
+	func_vm_params(&p, func_socket("st"), ALL_F);
+	vm = func_vm(&p);
+	CHECK(vm != NULL, "vm");
+	/* The primed buffer (in the ring before the queue is enabled) arrives by itself. */
+	w.dev = dev;
+	w.min_updates = 1;
+	vms_vm_poll(vm, 50);
+	vhb_device_get_guest_stats(dev, &gs);
+	CHECK(gs.updates >= 1 && gs.updated_ns != 0, "first stats: %" PRIu64, gs.updates);
+	CHECK((gs.valid & 0x3ff) == 0x3ff, "Linux's 10 tags valid: %#x", gs.valid);
+	u = gs.updates;
+	/* A new value reaches us only through a refresh the device asks for. */
+	w.min_updates = u + 1;
+	w.memfree = 42 * MiB;
+	CHECK(vms_vm_set_stat(vm, VMS_STAT_MEMFREE, w.memfree) == 0, "set stat");
+	CHECK(func_poll_until(vm, stats_arrived, &w, 5000), "refreshed stats");
+	vhb_device_get_guest_stats(dev, &gs);
+	printf("  %" PRIu64 " updates, free-memory %" PRIu64 " MiB\n", gs.updates,
+	       gs.val[4] / MiB);
+	/* Interval 0: no more requests; the last values stay. */
+	CHECK(vhb_device_set_stats_interval(dev, 0) == 0, "interval 0");
+	vms_vm_poll(vm, 1200);
+	vhb_device_get_guest_stats(dev, &gs);
+	u = gs.updates;
+	vms_vm_poll(vm, 1200);
+	vhb_device_get_guest_stats(dev, &gs);
+	CHECK(gs.updates == u && gs.val[4] == 42 * MiB, "stale stats kept");
+	CHECK(counters(dev).guest_errors == 0, "no guest errors");
+	vms_vm_destroy(vm);
+	CHECK(vhb_device_destroy(dev) == 0, "destroy");
+	return 0;
+}
+
+static int
+report_case(bool poison)
+{
+	struct vms_vm_params p;
+	struct vhb_device *dev;
+	struct vms_vm *vm;
+	struct vms_block blk[VMS_REPORT_CAPACITY];
+	struct vhb_device_counters c;
+	int64_t before, after;
+	uint64_t sum = 0;
+	unsigned int i, nb;
+	int n;
+
+	dev = func_device(poison ? "rep-poison" : "rep", ALL_F, 0);
+	func_vm_params(&p, func_socket(poison ? "rep-poison" : "rep"), ALL_F);
+	p.mem_bytes = 128 * MiB;
+	p.free_percent = 50;
+	p.page_poison = poison;
+	vm = func_vm(&p);
+	CHECK(vm != NULL, "vm");
+	before = vms_vm_allocated_bytes(vm);
+	n = vms_vm_report(vm, 8);
+	CHECK(n > 0, "report: %d", n);
+	after = vms_vm_allocated_bytes(vm);
+	nb = vms_vm_last_report(vm, blk, VMS_REPORT_CAPACITY);
+	for (i = 0; i < nb; i++)
+		sum += blk[i].len;
+	c = counters(dev);
+	printf("  %s: reported %u blocks, %" PRIu64 " MiB; host allocation %" PRId64 " -> %" PRId64
+	       " MiB; skipped for poison %" PRIu64 " (%s)\n", poison ? "poisoning guest" :
+	       "plain guest", nb, sum / MiB, before / (int64_t)MiB, after / (int64_t)MiB,
+	       c.report_skipped_poison, func_backing_name(vm));
+	if (poison) {
+		CHECK(after == before, "nothing discarded while poison_val != 0");
+		CHECK(c.report_skipped_poison == 1 && c.report_bytes_released == 0, "counted");
+	} else {
+		CHECK((uint64_t)(before - after) == sum, "host got the reported %" PRIu64 " bytes",
+		      sum);
+		CHECK(c.report_bytes_released == sum, "report bytes %" PRIu64,
+		      c.report_bytes_released);
+	}
+	func_verify(vm, poison ? "after report (poison)" : "after report");
+	vms_vm_destroy(vm);
+	CHECK(vhb_device_destroy(dev) == 0, "destroy");
+	return 0;
+}
+
+static int
+scenario_reporting(void)
+{
+	printf("free page reporting (memfd 4 KiB guests, 128 MiB)\n");
+	report_case(false);
+	report_case(true);
+	return 0;
+}
+
+static int
+scenario_oom(void)
+{
+	struct vms_vm_params p;
+	struct vhb_device *dev;
+	struct vms_vm *vm;
+	struct vms_config cfg;
+	int n;
+
+	printf("deflate on OOM (memfd 4 KiB guest, 64 MiB)\n");
+	dev = func_device("oom", ALL_F, 0);
+	func_vm_params(&p, func_socket("oom"), ALL_F);
+	vm = func_vm(&p);
+	CHECK(vm != NULL, "vm");
+	func_balloon_to(dev, vm, 2048);
+	n = vms_vm_oom(vm);
+	CHECK(n == VMS_OOM_NR_PAGES, "oom leaked %d", n);
+	vms_vm_poll(vm, 0);
+	vms_vm_config(vm, &cfg);
+	CHECK(info_of(dev).pages_in_balloon == 2048 - VMS_OOM_NR_PAGES, "in balloon %" PRIu64,
+	      info_of(dev).pages_in_balloon);
+	CHECK(info_of(dev).actual == 2048 - VMS_OOM_NR_PAGES, "actual %u", info_of(dev).actual);
+	func_verify(vm, "after OOM deflate");
+	vms_vm_destroy(vm);
+	CHECK(vhb_device_destroy(dev) == 0, "destroy");
+	return 0;
+}
+
+/* Driver stop and start; memory table change while inflating; disconnect and a new frontend. */
+static int
+scenario_lifecycle(void)
+{
+	struct vms_vm_params p;
+	struct vhb_device *dev;
+	struct vms_vm *vm;
+	struct stats_wait w;
+	int64_t before;
+	int i, rc;
+
+	printf("stop/start, memory table change, reconnect (memfd 4 KiB guests, 64 MiB)\n");
+	dev = func_device("life", ALL_F, 1);
+	func_vm_params(&p, func_socket("life"), ALL_F);
+	vm = func_vm(&p);
+	CHECK(vm != NULL, "vm");
+	func_balloon_to(dev, vm, 1024);
+
+	/* Stop: the guest may reset; the backend forgets its tracking. */
+	CHECK(vms_vm_stop(vm) == 0, "stop");
+	CHECK(info_of(dev).state == VHB_DEV_CONNECTED, "stopped: %s",
+	      vhb_device_state_name(info_of(dev).state));
+	CHECK(info_of(dev).pages_in_balloon == 0, "tracking reset on stop");
+	CHECK(vms_vm_start(vm) == 0, "start again");
+	CHECK(info_of(dev).state == VHB_DEV_RUNNING, "running again");
+	/* The stats buffer the device held went back at stop and is read again. */
+	w.dev = dev;
+	w.min_updates = 1;
+	w.memfree = 7 * MiB;
+	vms_vm_set_stat(vm, VMS_STAT_MEMFREE, w.memfree);
+	CHECK(func_poll_until(vm, stats_arrived, &w, 5000), "stats after restart");
+	func_balloon_to(dev, vm, 2048);
+	CHECK(info_of(dev).pages_in_balloon == 1024, "tracked since the restart: %" PRIu64,
+	      info_of(dev).pages_in_balloon);
+	func_verify(vm, "after restart");
+
+	/* Memory table changes (new fds, reordered) in the middle of inflating. */
+	before = vms_vm_allocated_bytes(vm);
+	CHECK(vhb_device_set_target_pages(dev, 6144) == 0, "target");
+	for (i = 0; i < 4; i++) {
+		vms_vm_poll(vm, 0);
+		rc = vms_vm_remap(vm, i % 2 == 0 ? VMS_REMAP_NEW_FDS : VMS_REMAP_REVERSE |
+				  VMS_REMAP_NEW_FDS);
+		CHECK(rc == 0, "remap %d: %d", i, rc);
+	}
+	CHECK(vms_vm_settle(vm, 20000) == 0, "settle after remaps");
+	/* The 1024 pages from before the stop were forgotten (safe); the rest is tracked. */
+	CHECK(info_of(dev).actual == 6144 && info_of(dev).pages_in_balloon == 6144 - 1024,
+	      "balloon %" PRIu64, info_of(dev).pages_in_balloon);
+	printf("  after 4 memory table changes: allocation %" PRId64 " -> %" PRId64 " MiB\n",
+	       before / (int64_t)MiB, vms_vm_allocated_bytes(vm) / (int64_t)MiB);
+	CHECK((uint64_t)(before - vms_vm_allocated_bytes(vm)) == (6144 - 2048) * VMS_PAGE_SIZE,
+	      "released the new pages");
+	func_verify(vm, "after memory table changes");
+
+	/* A new region layout (one region split in two): the map is rebuilt, serving goes on. */
+	before = vms_vm_allocated_bytes(vm);
+	CHECK(vhb_device_set_target_pages(dev, 8192) == 0, "target");
+	vms_vm_poll(vm, 0);
+	CHECK(vms_vm_remap(vm, VMS_REMAP_TOGGLE_SPLIT) == 0, "split remap");
+	CHECK(vms_vm_settle(vm, 20000) == 0, "settle after split");
+	CHECK(info_of(dev).nregions == 2 && info_of(dev).actual == 8192, "regions %u actual %u",
+	      info_of(dev).nregions, info_of(dev).actual);
+	CHECK((uint64_t)(before - vms_vm_allocated_bytes(vm)) >= (8192 - 6144) * VMS_PAGE_SIZE -
+	      VMS_PFNS_PER_REQ * VMS_PAGE_SIZE, "released after the split");
+	func_verify(vm, "after region split");
+	func_balloon_to(dev, vm, 0);
+	func_verify(vm, "deflated after split");
+
+	/* Disconnect (QEMU exits), then a new frontend on the same socket. */
+	vms_vm_destroy(vm);
+	for (i = 0; i < 200 && info_of(dev).state != VHB_DEV_LISTENING; i++)
+		usleep(5000);
+	CHECK(info_of(dev).state == VHB_DEV_LISTENING, "listening after disconnect");
+	CHECK(info_of(dev).pages_in_balloon == 0 && info_of(dev).nregions == 0, "forgotten");
+	vm = func_vm(&p);
+	CHECK(vm != NULL, "second vm");
+	func_balloon_to(dev, vm, 4096);
+	CHECK((uint64_t)(vms_vm_allocated_bytes(vm)) + func_expected_release(vm) ==
+	      p.mem_bytes, "second guest's memory released");
+	func_verify(vm, "second frontend");
+	vms_vm_destroy(vm);
+	CHECK(vhb_device_destroy(dev) == 0, "destroy");
+	return 0;
+}
+
+/* 32 devices on one lcore, and one hostile guest among them. */
+static int
+scenario_many(void)
+{
+	enum { NDEV = 32 };
+	struct vhb_device *dev[NDEV];
+	struct vms_vm *vm[NDEV];
+	struct vms_vm_params p;
+	struct vhb_lcore_stats ls;
+	struct vms_raw_desc d;
+	char name[16];
+	int i, k;
+
+	printf("%d devices on lcore 1 (memfd 4 KiB guests, 16 MiB each)\n", NDEV);
+	for (i = 0; i < NDEV; i++) {
+		snprintf(name, sizeof(name), "m%02d", i);
+		dev[i] = func_device(name, ALL_F, 1);
+		func_vm_params(&p, func_socket(name), ALL_F);
+		p.mem_bytes = 16 * MiB;
+		p.kernel_bytes = 2 * MiB;
+		vm[i] = func_vm(&p);
+		CHECK(vm[i] != NULL, "vm %d", i);
+	}
+	CHECK(vhb_lcore_get_stats(0, &ls) == 0 && ls.ndevices == NDEV, "lcore has %u devices",
+	      ls.ndevices);
+	CHECK(vhb_lcore_get_stats(1, &ls) == -ENOENT, "one lcore");
+	for (i = 0; i < NDEV; i++)
+		CHECK(vhb_device_set_target_pages(dev[i], 1024 + 256 * (i % 4)) == 0, "target");
+	/* Drive every guest in turn until all have settled. */
+	for (k = 0; k < 2000; k++) {
+		int busy = 0;
+
+		for (i = 0; i < NDEV; i++) {
+			struct vms_config cfg;
+
+			vms_vm_poll(vm[i], 0);
+			vms_vm_config(vm[i], &cfg);
+			busy += cfg.actual != 1024u + 256u * (i % 4);
+		}
+		if (busy == 0)
+			break;
+	}
+	for (i = 0; i < NDEV; i++) {
+		CHECK(vms_vm_settle(vm[i], 10000) == 0, "settle %d", i);
+		CHECK(info_of(dev[i]).pages_in_balloon == 1024u + 256u * (i % 4), "balloon %d", i);
+	}
+
+	/* Guest 0 posts a descriptor chain with an out-of-ring next index. */
+	d.slot = 0;
+	d.addr = 0;
+	d.len = 4;
+	d.flags = VMS_DESC_F_NEXT;
+	d.next = 0x7fff;
+	CHECK(vms_vm_queue_quarantine(vm[0], VMS_VQ_INFLATE) == 0, "quarantine");
+	CHECK(vms_vq_post_raw(vm[0], VMS_VQ_INFLATE, &d, 1, 0, false) == 0, "post raw");
+	for (k = 0; k < 500 && counters(dev[0]).guest_errors == 0; k++)
+		usleep(2000);
+	CHECK(counters(dev[0]).guest_errors == 1, "violation counted");
+	CHECK(info_of(dev[0]).state == VHB_DEV_BROKEN, "device 0 broken: %s",
+	      vhb_device_state_name(info_of(dev[0]).state));
+	/* Everyone else keeps being served. */
+	for (i = 1; i < NDEV; i++)
+		CHECK(vhb_device_set_target_pages(dev[i], 512) == 0, "target");
+	for (i = 1; i < NDEV; i++) {
+		CHECK(vms_vm_settle(vm[i], 10000) == 0, "settle %d", i);
+		CHECK(info_of(dev[i]).pages_in_balloon == 512, "balloon %d", i);
+		snprintf(name, sizeof(name), "m%02d", i);
+		func_verify(vm[i], name);
+	}
+	CHECK(vhb_lcore_get_stats(0, &ls) == 0 && ls.passes > 0 && ls.busy_passes > 0,
+	      "lcore counters");
+	printf("  lcore 1: %" PRIu64 " passes, %" PRIu64 " busy\n", ls.passes, ls.busy_passes);
+	for (i = 0; i < NDEV; i++) {
+		vms_vm_destroy(vm[i]);
+		CHECK(vhb_device_destroy(dev[i]) == 0, "destroy %d", i);
+	}
+	CHECK(vhb_lcore_get_stats(0, &ls) == 0 && ls.ndevices == 0, "lcore empty");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *s = argc > 1 ? argv[1] : "";
+	int rc = 2;
+
+	func_start();
+	if (strcmp(s, "inflate") == 0)
+		rc = scenario_inflate(argc > 2 ? argv[2] : "memfd");
+	else if (strcmp(s, "features") == 0)
+		rc = scenario_features();
+	else if (strcmp(s, "config") == 0)
+		rc = scenario_config();
+	else if (strcmp(s, "stats") == 0)
+		rc = scenario_stats();
+	else if (strcmp(s, "reporting") == 0)
+		rc = scenario_reporting();
+	else if (strcmp(s, "oom") == 0)
+		rc = scenario_oom();
+	else if (strcmp(s, "lifecycle") == 0)
+		rc = scenario_lifecycle();
+	else if (strcmp(s, "many") == 0)
+		rc = scenario_many();
+	else
+		fprintf(stderr, "unknown scenario '%s'\n", s);
+	func_stop();
+	if (rc == 0)
+		printf("PASS %s\n", s);
+	return rc;
+}
