@@ -282,14 +282,17 @@ handle_chain(struct refback *rb, unsigned int q, uint16_t head)
 	push_used(rb, q, head, 0);
 	if (role == 1 && rb->corrupt_on_deflate) {
 		uint8_t *pf = gpa_ptr(rb, g64(desc + 16 * (head % v->num)), 4, NULL, NULL);
-		uint8_t *pg = pf != NULL ? gpa_ptr(rb, (uint64_t)g32(pf) << 12, 4096, NULL, NULL) :
-			NULL;
+		uint8_t *pg;
 
-		/* A release that races the deflate: the page is zeroed after the ack. */
-		if (pg != NULL) {
-			usleep(2000);
-			memset(pg, 0, 4096);
+		/* A release racing a deflate, made deterministic: zero the first page of the
+		 * previous deflate request, which the guest reused right after its ack (it has
+		 * sent this request since). */
+		if (rb->corrupt_pfn != 0) {
+			pg = gpa_ptr(rb, (uint64_t)rb->corrupt_pfn << 12, 4096, NULL, NULL);
+			if (pg != NULL)
+				memset(pg, 0, 4096);
 		}
+		rb->corrupt_pfn = pf != NULL ? g32(pf) : 0;
 	}
 }
 

@@ -53,8 +53,9 @@ struct refback {
 	bool no_notify;			/* set VRING_USED_F_NO_NOTIFY */
 	bool bad_get_config_size;	/* reply GET_CONFIG with a wrong size */
 	bool close_on_inflate;		/* close the socket when the first inflate arrives */
-	bool corrupt_on_deflate;	/* zero one page of each deflate request after the ack
-					 * (a release racing a deflate) */
+	bool corrupt_on_deflate;	/* zero a page of the previous deflate request (a release
+					 * racing a deflate) */
+	uint32_t corrupt_pfn;
 
 	/* What happened. */
 	uint64_t neg_features, neg_pf;
