@@ -276,6 +276,8 @@ vhbd_cli_run_file(struct vhbd_daemon *d, const char *path)
 {
 	char line[VHBD_LINE_MAX];
 	unsigned int lineno = 0;
+	const char *txt;
+	bool bad;
 	struct vhbd_reply r;
 	int ret = 0;
 	FILE *f;
@@ -289,13 +291,15 @@ vhbd_cli_run_file(struct vhbd_daemon *d, const char *path)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		vhbd_reply_init(&r, VHBD_FMT_TEXT);
-		if (vhbd_cmd_run_line(d, line, &r) != 0) {
-			VHBD_LOG(ERR, "%s:%u: %s", path, lineno, vhbd_reply_finish(&r));
+		bad = vhbd_cmd_run_line(d, line, &r) != 0;
+		txt = vhbd_reply_finish(&r);
+		if (bad) {
+			VHBD_LOG(ERR, "%s:%u: %.*s", path, lineno, (int)strcspn(txt, "\n"), txt);
 			ret = -EINVAL;
 		} else if (r.failed) {
-			VHBD_LOG(WARNING, "%s:%u: %s", path, lineno, vhbd_reply_finish(&r));
+			VHBD_LOG(WARNING, "%s:%u: %.*s", path, lineno, (int)strcspn(txt, "\n"), txt);
 		} else {
-			fputs(vhbd_reply_finish(&r), stdout);
+			fputs(txt, stdout);
 		}
 		vhbd_reply_free(&r);
 		if (ret != 0)

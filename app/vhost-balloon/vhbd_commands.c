@@ -479,6 +479,7 @@ vhbd_cmd_run_line(struct vhbd_daemon *d, const char *line, struct vhbd_reply *r)
 	if (prefix != NULL)
 		vhbd_reply_error(r, "bad_command", "usage: %s", prefix->usage);
 	else
-		vhbd_reply_error(r, "bad_command", "unknown command '%s' (see 'help')", w[0]);
+		vhbd_reply_error(r, "bad_command", "unknown command '%s%s%s' (see 'help')", w[0],
+			n > 1 ? " " : "", n > 1 ? w[1] : "");
 	return -EINVAL;
 }

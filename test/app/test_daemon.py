@@ -9,6 +9,7 @@ usage: test_daemon.py VHOST_BALLOON [VMSIM]
 """
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -98,6 +99,7 @@ def main():
         wait_for(lambda: os.path.exists(ctl_path) or d.poll() is not None, 30, "control socket")
         check(d.poll() is None, "daemon started")
         run(tmp, ctl_path, prefix, vmsim, d)
+        cli(daemon)
     finally:
         if d.poll() is None:
             d.send_signal(signal.SIGTERM)
@@ -238,6 +240,57 @@ def run(tmp, ctl_path, prefix, vmsim, d):
 
 def guests(tmp, c, prefix, vmsim):
     pass
+
+
+def cli(daemon):
+    """The interactive CLI (stdin not a terminal) and --cmdline-file: the same command table,
+    text replies; quit stops the daemon cleanly; a bad line in the file is fatal with file:line."""
+    tmp = tempfile.mkdtemp(prefix="vhbd-cli-")
+    prefix = "vhbd-cli-%d" % os.getpid()
+    cmds = os.path.join(tmp, "start.cmds")
+    with open(cmds, "w") as f:
+        f.write("# set up at start\nset target web 8M\nset target nope 8M\n")
+    base = [daemon, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci", "--file-prefix", prefix,
+            "--", "--run-dir", tmp, "--socket", "vm1.sock", "--socket", "w.sock,name=web"]
+    p = subprocess.run(base + ["-i", "--cmdline-file", cmds], input=b"show devices\n"
+                       b"show device web\nset target vm1 4G\nbogus words\nshow lcores\nquit\n",
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    check(p.returncode == 0, "CLI: quit exits 0 (%d)" % p.returncode)
+    check("target:                8.00 MiB" in out, "--cmdline-file ran 'set target web 8M'")
+    check("no device 'nope'" in out, "--cmdline-file: a failing command is reported, rest runs")
+    check(re.search(r"^name +state +lcore +numa +guest mem .* socket$", out, re.M) is not None,
+          "CLI: show devices prints an aligned table header")
+    check(re.search(r"^web +listening +-1 ", out, re.M) is not None, "CLI: table row for web")
+    check(re.search(r"^  target:\s+8.00 MiB$", out, re.M) is not None, "CLI: show device web")
+    check("target:                4.00 GiB" in out, "CLI: set target vm1 4G")
+    check("Command not found" in out, "CLI: unknown command reported")
+    check(re.search(r"^lcore +devices +passes +busy passes +busy pct +idle pct$", out, re.M)
+          is not None, "CLI: show lcores table")
+    check("bye:" in out and not any(f.endswith(".sock") for f in os.listdir(tmp)),
+          "CLI: quit removed the sockets")
+    if failures:
+        print(out[-4000:])
+
+    with open(cmds, "w") as f:
+        f.write("show devices\n\nset targett vm1 8M\n")
+    p = subprocess.run(base + ["--cmdline-file", cmds], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    check(p.returncode == 1 and (cmds + ":3: error: unknown command 'set targett'") in out,
+          "--cmdline-file: bad line 3 is fatal and named (%d)" % p.returncode)
+    check(not any(f.endswith(".sock") for f in os.listdir(tmp)), "failed start removed the sockets")
+
+    p = subprocess.run([daemon, "-l", "0", "--", "--socket-mode", "9"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    check(p.returncode == 1 and "--socket-mode: '9' is not an octal mode" in out and
+          "EAL" not in out, "bad option: exit 1 before EAL, names the option")
+    p = subprocess.run([daemon, "-l", "0", "--no-huge", "-m", "128", "--no-pci", "--file-prefix",
+                        prefix, "--", "--socket", os.path.join(tmp, "x.sock")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    check(p.returncode == 1 and "no worker lcore" in out, "no worker lcore: clear error, exit 1")
 
 
 if __name__ == "__main__":
