@@ -14,7 +14,7 @@
 #include "vhost_balloon.h"
 #include "vhbd_params.h"
 
-static int
+static int __attribute__((format(printf, 3, 4)))
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
