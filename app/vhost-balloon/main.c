@@ -5,6 +5,7 @@
  * polling (vhb_stop), wait for the lcores, destroy the devices (their sockets go away), EAL.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -152,6 +153,30 @@ destroy_devices(void)
 	} while (l.n == RTE_DIM(l.devs));
 }
 
+/* mkdir -p, mode 0755 for what it creates. */
+static int
+mkdir_p(const char *dir)
+{
+	char path[PATH_MAX];
+	char *p;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		if (p[-1] != '/') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(path, 0755) != 0 && errno != EEXIST)
+				return -1;
+			*p = c;
+		}
+		if (*p == '\0')
+			return 0;
+	}
+}
+
 /* Wait for a signal, "quit" or the end of the CLI's input. */
 static void
 main_loop(int sig_fd)
@@ -242,7 +267,7 @@ main(int argc, char **argv)
 	}
 	if (poll_lcores(lcores, &nlcores) != 0)
 		goto out_eal;
-	if (params.run_dir[0] != '\0' && mkdir(params.run_dir, 0755) != 0 && errno != EEXIST) {
+	if (params.run_dir[0] != '\0' && mkdir_p(params.run_dir) != 0) {
 		VHBD_LOG(ERR, "run dir %s: %s", params.run_dir, strerror(errno));
 		goto out_eal;
 	}

@@ -285,6 +285,7 @@ vhbd_control_start(struct vhbd_daemon *d, const char *path, uint32_t mode, int g
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN };
+	mode_t old_mask;
 	int ret;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -299,7 +300,13 @@ vhbd_control_start(struct vhbd_daemon *d, const char *path, uint32_t mode, int g
 		goto fail_errno;
 	/* A stale socket file from a crashed run would make bind() fail. */
 	unlink(path);
-	if (bind(ctl.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+	/* Nobody may connect before chmod/chown below: create it owner-only. Start-up is
+	 * single-threaded as far as file creation goes, so the process-wide umask is safe here.
+	 */
+	old_mask = umask(0177);
+	ret = bind(ctl.listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (ret != 0)
 		goto fail_errno;
 	if (chmod(path, mode != 0 ? mode : 0660) != 0 ||
 			(gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) != 0))

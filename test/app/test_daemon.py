@@ -85,12 +85,13 @@ def telemetry(prefix, cmd):
 def main():
     daemon = sys.argv[1]
     vmsim = sys.argv[2] if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
-    tmp = tempfile.mkdtemp(prefix="vhbd-test-")
+    root = tempfile.mkdtemp(prefix="vhbd-test-")
+    tmp = os.path.join(root, "run", "dir")     # the daemon creates the run dir and parents
     prefix = "vhbd-app-%d" % os.getpid()
     ctl_path = os.path.join(tmp, "ctl.sock")
     print("test_daemon: guest memory backing: %s" %
           ("memfd 4 KiB (vmsim guests)" if vmsim else "none (no simulated guests)"))
-    log = open(os.path.join(tmp, "daemon.log"), "w+")
+    log = open(os.path.join(root, "daemon.log"), "w+")
     args = [daemon, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci", "--file-prefix", prefix,
             "--", "--run-dir", tmp, "--control", "ctl.sock", "--stats-interval", "1",
             "--socket", "vm1.sock", "--socket", "vm2.sock,features=stats+deflate-on-oom"]
