@@ -39,6 +39,7 @@ struct vhb_queue {
 	bool enabled;		/* SET_VRING_ENABLE 1 (or no protocol features) */
 	bool have_base;		/* indexes valid for a GET_VRING_BASE reply */
 	bool broken;		/* the driver violated the ring protocol */
+	bool base_set;		/* SET_VRING_BASE since the last start */
 	bool notify_pending;	/* a guest notification could not be sent yet */
 	bool stats_held;	/* the stats buffer is held by the device */
 	uint16_t stats_head;
@@ -84,7 +85,8 @@ struct vhb_device {
 	bool mem_valid;
 	struct vhb_balloon_pages *bp;
 	struct vhb_balloon_pages_stats bp_base;	/* folded in from destroyed trackers */
-	struct vhb_log_ratelimit rl;
+	struct vhb_log_ratelimit rl;		/* lcore side */
+	struct vhb_log_ratelimit rl_ctl;	/* vhost-events side */
 	uint64_t lc_cnt[sizeof(struct vhb_device_counters) / sizeof(uint64_t)];
 	uint32_t pfn_buf[VHB_MAX_BATCH_PFNS];
 

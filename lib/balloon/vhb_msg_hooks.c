@@ -29,6 +29,7 @@
 #define VU_GET_FEATURES		1
 #define VU_SET_FEATURES		2
 #define VU_SET_MEM_TABLE	5
+#define VU_SET_VRING_BASE	10
 #define VU_GET_VRING_BASE	11
 #define VU_SET_VRING_KICK	12
 #define VU_SET_PROTOCOL_FEATURES 16
@@ -214,8 +215,14 @@ queue_start(struct vhb_device *dev, int vid, unsigned int idx)
 	}
 	q = &dev->q[idx];
 	vhb_dev_quiesce(dev);
-	if (rte_vhost_get_vring_base(vid, (uint16_t)idx, &la, &lu) != 0)
+	if (q->started && !q->base_set) {
+		/* A second kick of a running queue: rte_vhost's indexes are stale, ours are not. */
+		la = q->vr.last_avail;
+		lu = q->vr.last_used;
+	} else if (rte_vhost_get_vring_base(vid, (uint16_t)idx, &la, &lu) != 0) {
 		la = lu = 0;
+	}
+	q->base_set = false;
 	q->role = role;
 	q->broken = false;
 	q->stats_held = false;
@@ -281,7 +288,7 @@ config_get(struct vhb_device *dev, struct vu_msg *m)
 	__atomic_fetch_add(&dev->ctl_cnt.get_config, 1, __ATOMIC_RELAXED);
 	if (m->size < VU_CONFIG_HDR_SIZE || size > VU_MAX_CONFIG_SIZE ||
 	    vhb_config_read(&dev->cfg, off, size, m->payload.cfg.region) != 0) {
-		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl, "%s: bad GET_CONFIG (msg size %u, offset %u, "
+		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: bad GET_CONFIG (msg size %u, offset %u, "
 				  "size %u)", dev->name, m->size, off, size);
 		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
 		return RTE_VHOST_MSG_RESULT_ERR;
@@ -320,7 +327,7 @@ config_set(struct vhb_device *dev, struct vu_msg *m)
 				      poison_writable(dev));
 	}
 	if (rc < 0) {
-		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl, "%s: bad SET_CONFIG (msg size %u, offset %u, "
+		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: bad SET_CONFIG (msg size %u, offset %u, "
 				  "size %u)", dev->name, m->size, off, size);
 		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
 		return RTE_VHOST_MSG_RESULT_ERR;
@@ -433,6 +440,14 @@ post_msg(int vid, void *msg)
 				dev->name, dev->gm.nregions, vhb_device_mem_bytes(dev) >> 20);
 		}
 		resume_if_useful(dev);
+		pthread_mutex_unlock(&dev->lock);
+		break;
+	case VU_SET_VRING_BASE:
+		idx = m->payload.state.index;
+		if (idx >= VHB_MAX_QUEUES)
+			break;
+		pthread_mutex_lock(&dev->lock);
+		dev->q[idx].base_set = true;
 		pthread_mutex_unlock(&dev->lock);
 		break;
 	case VU_SET_VRING_KICK:

@@ -223,6 +223,7 @@ poll_queue(struct vhb_device *dev, unsigned int qidx, struct vhb_queue *q, uint6
 			break;
 		if (rc < 0) {
 			queue_break(dev, qidx, q);
+			busy = true;	/* publishes the error count */
 			break;
 		}
 		busy = true;

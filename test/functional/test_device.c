@@ -595,6 +595,95 @@ scenario_many(void)
 	return 0;
 }
 
+static bool
+has_errors(void *arg)
+{
+	struct vhb_device_counters c = counters(((struct stats_wait *)arg)->dev);
+
+	return c.guest_errors >= ((struct stats_wait *)arg)->min_updates;
+}
+
+/* A hostile guest: bad PFNs are dropped (not errors); ring violations stop that queue only. */
+static int
+scenario_hostile(void)
+{
+	static const uint32_t outside[3] = { 0xfffffff0u, 0x100000u, 0x80000000u };
+	struct vms_vm_params p;
+	struct vhb_device *dev, *other;
+	struct vms_vm *vm, *vm2;
+	struct vhb_device_counters c;
+	struct vms_vq_info qi;
+	struct vms_raw_desc d;
+	struct stats_wait w;
+	uint8_t buf[10];
+	int64_t before;
+	int rc;
+
+	printf("hostile guest (memfd 4 KiB guests, 64 MiB)\n");
+	dev = func_device("bad", ALL_F, 0);
+	other = func_device("good", ALL_F, 0);
+	func_vm_params(&p, func_socket("bad"), ALL_F);
+	p.page_poison = false;
+	vm = func_vm(&p);
+	CHECK(vm != NULL, "vm");
+	func_vm_params(&p, func_socket("good"), ALL_F);
+	vm2 = func_vm(&p);
+	CHECK(vm2 != NULL, "vm2");
+	before = vms_vm_allocated_bytes(vm);
+
+	/* PFNs outside guest memory: dropped and counted, the request still acked. */
+	rc = vms_vm_send_pfns(vm, VMS_VQ_INFLATE, outside, sizeof(outside), true);
+	CHECK(rc == 0, "outside PFNs acked: %d", rc);
+	c = counters(dev);
+	CHECK(c.pfns_out_of_range == 3 && c.guest_errors == 0, "out of range %" PRIu64,
+	      c.pfns_out_of_range);
+	/* A PFN array that is not whole PFNs: the tail is ignored. */
+	memcpy(buf, outside, 8);
+	buf[8] = 1;
+	buf[9] = 2;
+	CHECK(vms_vm_send_pfns(vm, VMS_VQ_INFLATE, buf, sizeof(buf), true) == 0, "torn acked");
+	CHECK(counters(dev).pfns_out_of_range == 5, "two more dropped");
+	/* Deflating pages that were never inflated: counted, nothing happens. */
+	CHECK(vms_vm_send_pfns(vm, VMS_VQ_DEFLATE, outside + 1, 4, true) == 0, "deflate acked");
+	CHECK(vms_vm_allocated_bytes(vm) == before, "nothing released");
+
+	/* avail->idx jumps by more than the ring: the deflate queue stops, nothing else. */
+	CHECK(vms_vm_queue_quarantine(vm, VMS_VQ_DEFLATE) == 0, "quarantine");
+	CHECK(vms_vq_info(vm, VMS_VQ_DEFLATE, &qi) == 0, "vq info");
+	CHECK(vms_vq_set_avail_idx(vm, VMS_VQ_DEFLATE, (uint16_t)(qi.avail_idx + 1000), true) == 0,
+	      "avail jump");
+	w.dev = dev;
+	w.min_updates = 1;
+	CHECK(func_poll_until(vm, has_errors, &w, 5000), "violation seen");
+	CHECK(info_of(dev).state == VHB_DEV_BROKEN, "broken: %s",
+	      vhb_device_state_name(info_of(dev).state));
+
+	/* A read-only buffer on the reporting queue (the device writes there). */
+	CHECK(vms_vm_queue_quarantine(vm, VMS_VQ_REPORTING) == 0, "quarantine");
+	CHECK(vms_vm_scratch(vm, &d.addr, &qi.desc_gpa) == 0, "scratch");
+	d.slot = 0;
+	d.len = 4096;
+	d.flags = 0;
+	d.next = 0;
+	CHECK(vms_vq_post_raw(vm, VMS_VQ_REPORTING, &d, 1, 0, false) == 0, "post");
+	w.min_updates = 2;
+	CHECK(func_poll_until(vm, has_errors, &w, 5000), "second violation seen");
+
+	/* The inflate queue of this guest and the other guest are still served. */
+	func_balloon_to(dev, vm, 1024);
+	CHECK(info_of(dev).pages_in_balloon == 1024, "inflate still served");
+	CHECK((uint64_t)(before - vms_vm_allocated_bytes(vm)) == 1024 * VMS_PAGE_SIZE,
+	      "released exactly the ballooned pages");
+	func_balloon_to(other, vm2, 2048);
+	CHECK(counters(other).guest_errors == 0, "other guest clean");
+	func_verify(vm, "hostile guest");
+	func_verify(vm2, "neighbour");
+	vms_vm_destroy(vm);
+	vms_vm_destroy(vm2);
+	CHECK(vhb_device_destroy(dev) == 0 && vhb_device_destroy(other) == 0, "destroy");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -616,6 +705,8 @@ main(int argc, char **argv)
 		rc = scenario_oom();
 	else if (strcmp(s, "lifecycle") == 0)
 		rc = scenario_lifecycle();
+	else if (strcmp(s, "hostile") == 0)
+		rc = scenario_hostile();
 	else if (strcmp(s, "many") == 0)
 		rc = scenario_many();
 	else
