@@ -160,11 +160,8 @@ mem_rebuild(struct vhb_device *dev, int vid)
 	free(mem);
 	if (rc != 0)
 		return rc;
-	if (dev->bp == NULL) {
-		dev->bp = vhb_balloon_pages_create(&gm, dev->numa_node);
-		if (dev->bp == NULL)
-			return -ENOMEM;
-	} else {
+	/* Tracking is created at the first queue start, once its NUMA node is known. */
+	if (dev->bp != NULL) {
 		rc = vhb_balloon_pages_set_mem(dev->bp, &gm);
 		if (rc != 0)
 			return rc;
@@ -235,18 +232,28 @@ queue_start(struct vhb_device *dev, int vid, unsigned int idx)
 		resume_if_useful(dev);
 		return;
 	}
+	if (dev->bp == NULL) {
+		/*
+		 * The guest's ring is in its memory, and populated: its node is the
+		 * memory's. Page tracking goes on that node, the device on an lcore there.
+		 */
+		node = vhb_numa_node_of(q->vr.desc);
+		if (node >= 0)
+			dev->numa_node = node;
+		dev->bp = vhb_balloon_pages_create(&dev->gm, dev->numa_node);
+		if (dev->bp == NULL) {
+			VHB_LOG(ERR, dev, "%s: no memory for page tracking; queue %u not served",
+				dev->name, idx);
+			resume_if_useful(dev);
+			return;
+		}
+	}
 	q->started = true;
 	q->have_base = true;
 	if (!vhb_has_feature(dev->negotiated, VHB_VHOST_USER_F_PROTOCOL_FEATURES))
 		q->enabled = true;
-	if (dev->lcore_idx < 0) {
-		/* The guest's ring is in its memory, and touched: its node is the memory's. */
-		node = vhb_numa_node_of(q->vr.desc);
-		if (node >= 0)
-			dev->numa_node = node;
-		if (vhb_lcore_place(dev, dev->numa_node) != 0)
-			VHB_LOG(ERR, dev, "%s: no poll lcore to serve it", dev->name);
-	}
+	if (dev->lcore_idx < 0 && vhb_lcore_place(dev, dev->numa_node) != 0)
+		VHB_LOG(ERR, dev, "%s: no poll lcore to serve it", dev->name);
 	vhb_dev_set_state(dev, VHB_DEV_RUNNING);
 	VHB_LOG(INFO, dev, "%s: %s queue %u started (size %u, base %u)", dev->name,
 		vhb_queue_role_name(role), idx, q->vr.size, la);
