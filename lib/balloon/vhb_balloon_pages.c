@@ -65,7 +65,7 @@ struct vhb_balloon_pages {
 	uint32_t npending;
 	struct pending_range pending[VHB_MAX_BATCH_PFNS];
 	struct vhb_pfn_run runs[VHB_MAX_BATCH_PFNS];
-	uint32_t scratch[2 * VHB_MAX_BATCH_PFNS];
+	uint64_t scratch[VHB_MAX_BATCH_PFNS];
 };
 
 static void *
@@ -286,6 +286,15 @@ bits_set(uint64_t *bits, uint64_t s, uint64_t e)
 {
 	uint64_t w, n = 0;
 
+	if (s / 64 == (e - 1) / 64) {	/* short run: one word */
+		uint64_t len = e - s;
+		uint64_t m = (len == 64 ? ~0ULL : (1ULL << len) - 1) << (s % 64);
+
+		w = s / 64;
+		n = (uint64_t)__builtin_popcountll(m & ~bits[w]);
+		bits[w] |= m;
+		return n;
+	}
 	for (w = s / 64; w * 64 < e; w++) {
 		uint64_t m = word_mask(w, s, e);
 
@@ -408,9 +417,18 @@ inflate_run_huge(struct vhb_balloon_pages *bp, uint32_t ri, uint64_t s, uint64_t
 {
 	struct region_track *t = &bp->track[ri];
 	uint32_t ps = t->piece_shift;
-	uint64_t h, added = 0;
+	uint64_t h = s >> ps, added = 0;
 
-	for (h = s >> ps; (h << ps) < e; h++) {
+	if (((e - 1) >> ps) == h) {	/* the usual case: the run is inside one host page */
+		added = bits_set(t->bits, s, e);
+		if (added == 0)
+			return 0;
+		t->counts[h] += (uint32_t)added;
+		if (t->counts[h] == (1U << ps) && release && h >= t->full_begin && h < t->full_end)
+			pending_add(bp, ri, h, 1);
+		return added;
+	}
+	for (; (h << ps) < e; h++) {
 		uint64_t hs = h << ps, he = hs + (1ULL << ps);
 		uint64_t n = bits_set(t->bits, hs > s ? hs : s, he < e ? he : e);
 

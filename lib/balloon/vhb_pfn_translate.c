@@ -2,10 +2,12 @@
 /*
  * PFN translation. Linux sends 256 PFNs per request, nearly always one descending
  * run for inflate and one ascending run for deflate: those are detected with one
- * compare per PFN and walked in place. Anything else is radix sorted (bytes whose
- * value is the same in every PFN are skipped, so PFNs from one small area cost two
- * passes). The walk then drops repeats, drops PFNs outside guest memory and cuts
- * runs at region ends, with a few compares per PFN and one region step per region.
+ * compare per PFN and walked in place. Unordered PFNs from a small span (a few
+ * 2 MiB frames: the usual case) are sorted by setting bits in a small bitmap and
+ * reading them back, which also drops repeats; anything else is radix sorted
+ * (bytes equal in every PFN are skipped). The walk then drops repeats, drops PFNs
+ * outside guest memory and cuts runs at region ends, with a few compares per PFN
+ * and one region step per region.
  */
 
 #include <stdint.h>
@@ -72,6 +74,42 @@ builder_feed(struct run_builder *b, uint64_t p)
 	b->next = p + 1;
 }
 
+/* Feed PFNs [p, p + len), all above every PFN fed before. */
+static void
+builder_feed_run(struct run_builder *b, uint64_t p, uint64_t len)
+{
+	while (len > 0) {
+		uint64_t take;
+
+		if (p >= b->rend) {
+			while (b->ri < b->nregions && p >= b->rend) {
+				b->ri++;
+				builder_region(b);
+			}
+			b->next = UINT64_MAX;
+		}
+		if (p < b->rstart) {
+			take = b->rstart - p < len ? b->rstart - p : len;
+			b->st.nout_of_range += (uint32_t)take;
+		} else {
+			take = b->rend - p < len ? b->rend - p : len;
+			if (p == b->next) {
+				b->runs[b->nruns - 1].npfns += (uint32_t)take;
+			} else {
+				b->runs[b->nruns].pfn = p;
+				b->runs[b->nruns].npfns = (uint32_t)take;
+				b->runs[b->nruns].region = b->ri;
+				b->nruns++;
+			}
+			b->st.nunique += (uint32_t)take;
+			b->next = p + take;
+		}
+		p += take;
+		len -= take;
+		b->prev = p - 1;
+	}
+}
+
 /* LSD radix sort of pfns into one of the two halves of scratch; returns the sorted array. */
 static const uint32_t *
 radix_sort(const uint32_t *pfns, uint32_t n, uint32_t *scratch)
@@ -110,20 +148,54 @@ radix_sort(const uint32_t *pfns, uint32_t n, uint32_t *scratch)
 	return src;
 }
 
+/*
+ * Bitmap sort of PFNs in [lo, lo + 64 * nwords): set a bit per PFN, then feed the
+ * runs of set bits in order, a run at a time. `words` has room for nwords.
+ */
+static void
+bitmap_sort_feed(struct run_builder *b, const uint32_t *pfns, uint32_t n, uint32_t lo,
+		 uint64_t *words, uint32_t nwords)
+{
+	uint32_t i, w, set = 0;
+
+	memset(words, 0, nwords * sizeof(words[0]));
+	for (i = 0; i < n; i++) {
+		uint32_t d = pfns[i] - lo;
+
+		words[d / 64] |= 1ULL << (d % 64);
+	}
+	for (w = 0; w < nwords; w++) {
+		uint64_t x = words[w];
+
+		set += (uint32_t)__builtin_popcountll(x);
+		while (x != 0) {
+			uint32_t first = (uint32_t)__builtin_ctzll(x);
+			uint64_t y = x >> first;
+			uint32_t len = y == ~0ULL ? 64 : (uint32_t)__builtin_ctzll(~y);
+
+			builder_feed_run(b, (uint64_t)lo + w * 64 + first, len);
+			x = first + len >= 64 ? 0 : x & ~(((1ULL << len) - 1) << first);
+		}
+	}
+	b->st.nduplicate += n - set;
+}
+
 uint32_t
 vhb_pfn_translate(const struct vhb_guest_mem *gm, const uint32_t *pfns, uint32_t n,
-		  uint32_t *scratch, struct vhb_pfn_run *runs, struct vhb_pfn_translate_stats *st)
+		  uint64_t *scratch, struct vhb_pfn_run *runs, struct vhb_pfn_translate_stats *st)
 {
 	struct run_builder b = {
 		.runs = runs, .nregions = gm->nregions, .prev = UINT64_MAX, .next = UINT64_MAX,
 		.gm = gm,
 	};
-	uint32_t i, descents = 0, ascents = 0;
+	uint32_t i, descents = 0, ascents = 0, lo = n != 0 ? pfns[0] : 0, hi = lo;
 
 	builder_region(&b);
 	for (i = 1; i < n; i++) {
 		descents += pfns[i] < pfns[i - 1];
 		ascents += pfns[i] > pfns[i - 1];
+		lo = pfns[i] < lo ? pfns[i] : lo;
+		hi = pfns[i] > hi ? pfns[i] : hi;
 	}
 	if (descents == 0) {
 		b.st.sorted = 1;
@@ -133,8 +205,12 @@ vhb_pfn_translate(const struct vhb_guest_mem *gm, const uint32_t *pfns, uint32_t
 		b.st.sorted = 1;
 		for (i = n; i > 0; i--)
 			builder_feed(&b, pfns[i - 1]);
+	} else if ((uint64_t)hi - lo < (uint64_t)n * 64) {
+		/* scratch holds n words: a span of up to 64n PFNs. */
+		bitmap_sort_feed(&b, pfns, n, lo, scratch,
+				 (uint32_t)(((uint64_t)hi - lo) / 64 + 1));
 	} else {
-		const uint32_t *sorted = radix_sort(pfns, n, scratch);
+		const uint32_t *sorted = radix_sort(pfns, n, (uint32_t *)(void *)scratch);
 
 		for (i = 0; i < n; i++)
 			builder_feed(&b, sorted[i]);

@@ -28,11 +28,11 @@ struct vhb_pfn_translate_stats {
 
 /*
  * Translate pfns[0..n) into runs (at most n of them; `runs` holds n entries).
- * `scratch` holds 2 * n uint32_t for the sort; pfns is not modified.
+ * `scratch` holds n uint64_t for the sort; pfns is not modified.
  * Returns the number of runs.
  */
 uint32_t vhb_pfn_translate(const struct vhb_guest_mem *gm, const uint32_t *pfns, uint32_t n,
-			   uint32_t *scratch, struct vhb_pfn_run *runs,
+			   uint64_t *scratch, struct vhb_pfn_run *runs,
 			   struct vhb_pfn_translate_stats *st);
 
 #endif /* VHB_PFN_TRANSLATE_H */

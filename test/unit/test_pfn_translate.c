@@ -16,7 +16,7 @@
 #define MAXN	4096
 
 static struct vhb_guest_mem gm;
-static uint32_t scratch[2 * MAXN];
+static uint64_t scratch[MAXN];
 static struct vhb_pfn_run runs[MAXN], model_runs[MAXN];
 
 /* Regions in 4 KiB pages: [256, 4352) and [4352, 8448) touch; a gap; [1 Mi, 1 Mi + 4096). */
