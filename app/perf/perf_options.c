@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vhb_limits.h"
+
+#include "perf_options.h"
+#include "perf_test.h"
+
+static const char *const backing_names[PERF_BACKING_MAX] = { "memfd", "hugetlbfs" };
+static const char *const pattern_names[PERF_PATTERN_MAX] = {
+	"sequential", "reverse", "random2m", "fragmented",
+};
+
+const char *
+perf_backing_name(enum perf_backing b)
+{
+	return b < PERF_BACKING_MAX ? backing_names[b] : "?";
+}
+
+const char *
+perf_pattern_name(enum perf_pattern p)
+{
+	return p < PERF_PATTERN_MAX ? pattern_names[p] : "?";
+}
+
+void
+perf_options_default(struct perf_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->test = "engine";
+	o->mem_mib = 256;
+	o->backings = (1U << PERF_BACKING_MAX) - 1;
+	o->patterns = (1U << PERF_PATTERN_MAX) - 1;
+	o->req_pfns = VHB_LINUX_PFNS_PER_REQ;
+	o->warmup = 1;
+	o->repeat = 1;
+	o->seed = 1;
+}
+
+static void
+usage(const char *prog)
+{
+	unsigned int i;
+
+	printf("Usage: %s [options]\n"
+	       "  --test NAME           test type (default engine):", prog);
+	for (i = 0; perf_tests[i] != NULL; i++)
+		printf(" %s", perf_tests[i]->name);
+	printf("\n"
+	       "  --mem MIB             guest memory per backing (default 256)\n"
+	       "  --backing LIST        memfd,hugetlbfs or all (default all)\n"
+	       "  --pattern LIST        sequential,reverse,random2m,fragmented or all (default all)\n"
+	       "  --req-pfns N          PFNs per request (default 256, as Linux)\n"
+	       "  --warmup N            unmeasured engine runs per pattern, at least 1 (default 1)\n"
+	       "  --repeat N            measured runs per method, median printed (default 1)\n"
+	       "  --seed N              seed of the random patterns (default 1)\n"
+	       "  --hugetlbfs-dir DIR   2 MiB hugetlbfs mount (default: $VHB_HUGETLBFS, /proc/mounts)\n"
+	       "  --csv                 comma-separated output\n"
+	       "  --help\n");
+	for (i = 0; perf_tests[i] != NULL; i++)
+		printf("test %s: %s\n", perf_tests[i]->name, perf_tests[i]->help);
+}
+
+/* "a,b" or "all" against names; sets bits. */
+static int
+parse_list(const char *arg, const char *const *names, unsigned int n, uint32_t *bits)
+{
+	char buf[256], *tok, *save = NULL;
+	unsigned int i;
+
+	if (strcmp(arg, "all") == 0) {
+		*bits = (1U << n) - 1;
+		return 0;
+	}
+	if (strlen(arg) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, arg);
+	*bits = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < n && strcmp(tok, names[i]) != 0; i++)
+			;
+		if (i == n)
+			return -EINVAL;
+		*bits |= 1U << i;
+	}
+	return *bits != 0 ? 0 : -EINVAL;
+}
+
+static int
+parse_u64(const char *arg, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(arg, &end, 0);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-')
+		return -EINVAL;
+	return 0;
+}
+
+static int
+parse_u32(const char *arg, uint32_t *v)
+{
+	uint64_t x;
+
+	if (parse_u64(arg, &x) != 0 || x > UINT32_MAX)
+		return -EINVAL;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+enum {
+	OPT_TEST = 256, OPT_MEM, OPT_BACKING, OPT_PATTERN, OPT_REQ_PFNS, OPT_WARMUP, OPT_REPEAT,
+	OPT_SEED, OPT_HUGETLBFS_DIR, OPT_CSV, OPT_HELP,
+};
+
+static const struct option long_options[] = {
+	{ "test", required_argument, NULL, OPT_TEST },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "backing", required_argument, NULL, OPT_BACKING },
+	{ "pattern", required_argument, NULL, OPT_PATTERN },
+	{ "req-pfns", required_argument, NULL, OPT_REQ_PFNS },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "hugetlbfs-dir", required_argument, NULL, OPT_HUGETLBFS_DIR },
+	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+int
+perf_options_parse(struct perf_options *o, int argc, char **argv)
+{
+	int opt, ret = 0;
+
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_TEST:
+			o->test = optarg;
+			break;
+		case OPT_MEM:
+			ret = parse_u64(optarg, &o->mem_mib);
+			break;
+		case OPT_BACKING:
+			ret = parse_list(optarg, backing_names, PERF_BACKING_MAX, &o->backings);
+			break;
+		case OPT_PATTERN:
+			ret = parse_list(optarg, pattern_names, PERF_PATTERN_MAX, &o->patterns);
+			break;
+		case OPT_REQ_PFNS:
+			ret = parse_u32(optarg, &o->req_pfns);
+			break;
+		case OPT_WARMUP:
+			ret = parse_u32(optarg, &o->warmup);
+			break;
+		case OPT_REPEAT:
+			ret = parse_u32(optarg, &o->repeat);
+			break;
+		case OPT_SEED:
+			ret = parse_u64(optarg, &o->seed);
+			break;
+		case OPT_HUGETLBFS_DIR:
+			o->hugetlbfs_dir = optarg;
+			break;
+		case OPT_CSV:
+			o->csv = 1;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(argv[0]);
+			return 1;
+		default:
+			usage(argv[0]);
+			return -EINVAL;
+		}
+		if (ret != 0) {
+			fprintf(stderr, "invalid value for --%s: '%s'\n",
+				long_options[opt - OPT_TEST].name, optarg);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+perf_options_check(const struct perf_options *o)
+{
+	if (perf_test_find(o->test) == NULL) {
+		fprintf(stderr, "unknown test type '%s'\n", o->test);
+		return -EINVAL;
+	}
+	/* PFNs are 32-bit: at most 16 TiB of guest memory; hugetlbfs needs whole 2 MiB pages. */
+	if (o->mem_mib < 2 || o->mem_mib % 2 != 0 || o->mem_mib > (1ULL << 24)) {
+		fprintf(stderr, "--mem must be an even number of MiB, 2 to 16 Mi\n");
+		return -EINVAL;
+	}
+	if (o->req_pfns == 0 || o->req_pfns > (1U << 20)) {
+		fprintf(stderr, "--req-pfns must be 1 to 1 Mi\n");
+		return -EINVAL;
+	}
+	if (o->repeat == 0) {
+		fprintf(stderr, "--repeat must be at least 1\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void
+perf_options_print(const struct perf_options *o)
+{
+	unsigned int i;
+
+	printf("# vhost-balloon-perf options\n");
+	printf("#   test:          %s\n", o->test);
+	printf("#   mem:           %" PRIu64 " MiB per backing\n", o->mem_mib);
+	printf("#   backings:     ");
+	for (i = 0; i < PERF_BACKING_MAX; i++)
+		if (o->backings & (1U << i))
+			printf(" %s", backing_names[i]);
+	printf("\n#   patterns:     ");
+	for (i = 0; i < PERF_PATTERN_MAX; i++)
+		if (o->patterns & (1U << i))
+			printf(" %s", pattern_names[i]);
+	printf("\n#   req-pfns:      %u\n", o->req_pfns);
+	printf("#   warmup/repeat: %u/%u (median of the measured runs)\n", o->warmup,
+	       o->repeat);
+	printf("#   seed:          %" PRIu64 "\n", o->seed);
+	printf("#   hugetlbfs-dir: %s\n", o->hugetlbfs_dir != NULL ? o->hugetlbfs_dir :
+	       "(auto)");
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vhost-balloon-perf options: parsed, checked and printed like test-crypto-perf's. */
+#ifndef PERF_OPTIONS_H
+#define PERF_OPTIONS_H
+
+#include <stdint.h>
+
+enum perf_backing {
+	PERF_BACKING_MEMFD = 0,		/* memfd, 4 KiB pages */
+	PERF_BACKING_HUGETLBFS,		/* hugetlbfs, 2 MiB pages */
+	PERF_BACKING_MAX,
+};
+
+enum perf_pattern {
+	PERF_PATTERN_SEQUENTIAL = 0,	/* requests low to high, PFNs ascending */
+	PERF_PATTERN_REVERSE,		/* requests high to low, PFNs descending (what Linux does) */
+	PERF_PATTERN_RANDOM2M,		/* 2 MiB frames in order, PFNs shuffled within each */
+	PERF_PATTERN_FRAGMENTED,	/* runs of 1-32 pages, runs shuffled over all memory */
+	PERF_PATTERN_MAX,
+};
+
+struct perf_options {
+	const char *test;		/* test type, e.g. "engine" */
+	uint64_t mem_mib;		/* guest memory per backing */
+	uint32_t backings;		/* bit per enum perf_backing */
+	uint32_t patterns;		/* bit per enum perf_pattern */
+	uint32_t req_pfns;		/* PFNs per request (Linux: 256) */
+	uint32_t warmup;		/* unmeasured engine runs per pattern (at least 1 is made) */
+	uint32_t repeat;		/* measured repetitions; the median is printed */
+	uint64_t seed;
+	int csv;
+	const char *hugetlbfs_dir;	/* NULL: env VHB_HUGETLBFS, then /proc/mounts */
+};
+
+const char *perf_backing_name(enum perf_backing b);
+const char *perf_pattern_name(enum perf_pattern p);
+
+void perf_options_default(struct perf_options *o);
+/* 0, 1 for --help (usage printed), -EINVAL (message printed). */
+int perf_options_parse(struct perf_options *o, int argc, char **argv);
+int perf_options_check(const struct perf_options *o);
+void perf_options_print(const struct perf_options *o);
+
+#endif /* PERF_OPTIONS_H */
