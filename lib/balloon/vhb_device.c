@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -101,11 +103,38 @@ log_qemu_options(const struct vhb_device *dev)
 		vhb_features_num_vqs(dev->features_offered), VHB_CONFIG_SIZE);
 }
 
+/*
+ * A socket file nobody listens on (left by a process that died) makes bind() fail:
+ * remove it. A live one (another process serves it) is left alone.
+ */
+static void
+remove_stale_socket(const struct vhb_device *dev)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd;
+
+	if (lstat(dev->path, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", dev->path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == ECONNREFUSED) {
+		VHB_LOG(INFO, dev, "%s: removing stale socket %s", dev->name, dev->path);
+		unlink(dev->path);
+	}
+	close(fd);
+}
+
 static int
 register_socket(struct vhb_device *dev)
 {
 	uint64_t pf = 0;
 
+	remove_stale_socket(dev);
 	if (rte_vhost_driver_register(dev->path, 0) != 0)
 		return -EIO;
 	dev->registered = true;

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "func_common.h"
@@ -203,6 +206,33 @@ struct raw_reply {
 	uint8_t payload[280];
 } __attribute__((packed));
 
+/* A socket file left by a dead process is replaced; the mode comes from the params. */
+static void
+socket_file_checks(void)
+{
+	struct sockaddr_un sa;
+	struct vhb_device *dev;
+	struct stat st;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", func_socket("stale"));
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "stale socket");
+	close(fd);
+	dev = func_device("stale", ALL_F, 0);
+	CHECK(stat(func_socket("stale"), &st) == 0 && S_ISSOCK(st.st_mode), "socket file");
+	CHECK((st.st_mode & 0777) == 0600, "socket mode %o", st.st_mode & 0777);
+	CHECK(vhb_device_find("stale") == dev && vhb_device_find(func_socket("stale")) == dev,
+	      "find by name and path");
+	CHECK(vhb_device_create(&(struct vhb_device_params){ .socket_path = func_socket("stale"),
+			.socket_gid = -1, .lcore_id = VHB_LCORE_ANY }) == NULL, "duplicate refused");
+	CHECK(info_of(dev).state == VHB_DEV_LISTENING, "listening");
+	CHECK(vhb_device_destroy(dev) == 0, "destroy");
+	CHECK(stat(func_socket("stale"), &st) != 0, "socket removed on destroy");
+}
+
 static int
 scenario_config(void)
 {
@@ -218,6 +248,7 @@ scenario_config(void)
 	int rc;
 
 	printf("config space over GET/SET_CONFIG (memfd 4 KiB guest, 64 MiB)\n");
+	socket_file_checks();
 	dev = func_device("cfg", ALL_F, 0);
 	func_vm_params(&p, func_socket("cfg"), ALL_F);
 	p.page_poison = true;
