@@ -163,7 +163,7 @@ register_socket(struct vhb_device *dev)
 struct vhb_device *
 vhb_device_create(const struct vhb_device_params *params)
 {
-	struct vhb_device *dev;
+	struct vhb_device *dev, *other;
 	const char *name;
 	int rc;
 
@@ -181,16 +181,6 @@ vhb_device_create(const struct vhb_device_params *params)
 		return NULL;
 	}
 	name = params->name != NULL ? params->name : params->socket_path;
-	pthread_mutex_lock(&g_reg_lock);
-	TAILQ_FOREACH(dev, &g_devices, next) {
-		if (strcmp(dev->path, params->socket_path) == 0 || strcmp(dev->name, name) == 0) {
-			pthread_mutex_unlock(&g_reg_lock);
-			rte_errno = EEXIST;
-			return NULL;
-		}
-	}
-	pthread_mutex_unlock(&g_reg_lock);
-
 	dev = rte_zmalloc("vhb_device", sizeof(*dev), RTE_CACHE_LINE_SIZE);
 	if (dev == NULL) {
 		rte_errno = ENOMEM;
@@ -212,6 +202,15 @@ vhb_device_create(const struct vhb_device_params *params)
 
 	/* In the registry before the socket exists: new_connection looks devices up. */
 	pthread_mutex_lock(&g_reg_lock);
+	TAILQ_FOREACH(other, &g_devices, next) {
+		if (strcmp(other->path, dev->path) == 0 || strcmp(other->name, dev->name) == 0) {
+			pthread_mutex_unlock(&g_reg_lock);
+			pthread_mutex_destroy(&dev->lock);
+			rte_free(dev);
+			rte_errno = EEXIST;
+			return NULL;
+		}
+	}
 	TAILQ_INSERT_TAIL(&g_devices, dev, next);
 	pthread_mutex_unlock(&g_reg_lock);
 
