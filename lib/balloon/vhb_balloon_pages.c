@@ -28,6 +28,8 @@
 #include "vhb_pfn_translate.h"
 #include "vhb_release.h"
 
+#define VHB_PFN_LIMIT	(1ULL << 32)
+
 struct region_track {
 	uint64_t *bits;		/* bit b: 4 KiB page first_pfn - skew + b */
 	uint32_t *counts;	/* per host page: pieces in the balloon; NULL for 4 KiB pages */
@@ -39,7 +41,8 @@ struct region_track {
 	uint32_t piece_shift;	/* log2 of 4 KiB pieces per host page */
 	uint32_t skew;		/* pieces of the first host page before the region starts */
 	uint64_t first_pfn;
-	uint64_t npfns;
+	uint64_t npfns;		/* pages a 32-bit PFN can reach (all but for gpa >= 16 TiB) */
+	uint64_t nbits;		/* skew + npfns */
 	uint64_t full_begin;	/* host pages wholly inside the region: [full_begin, full_end) */
 	uint64_t full_end;
 	uint64_t npages_in;	/* 4 KiB pages of this region in the balloon */
@@ -115,16 +118,22 @@ region_track_alloc(struct region_track *t, const struct vhb_mem_region *r, int n
 	t->skew = (uint32_t)((r->fd_offset >> VHB_PFN_SHIFT) & ((1ULL << t->piece_shift) - 1));
 	t->first_pfn = r->gpa >> VHB_PFN_SHIFT;
 	t->npfns = r->size >> VHB_PFN_SHIFT;
+	/* Guest PFNs are 32-bit: never allocate tracking for memory no PFN can name. */
+	if (t->first_pfn >= VHB_PFN_LIMIT)
+		t->npfns = 0;
+	else if (t->npfns > VHB_PFN_LIMIT - t->first_pfn)
+		t->npfns = VHB_PFN_LIMIT - t->first_pfn;
 	nbits = t->skew + t->npfns;
+	t->nbits = nbits;
 	t->full_begin = t->skew == 0 ? 0 : 1;
 	t->full_end = nbits >> t->piece_shift;
 	t->madvise_only = r->fd < 0;
-	t->bits_bytes = ((nbits + 63) / 64) * sizeof(uint64_t);
+	t->bits_bytes = ((nbits + 64) / 64) * sizeof(uint64_t);	/* never 0 bytes */
 	t->bits = track_alloc(t->bits_bytes, node, &t->bits_numa);
 	if (t->bits == NULL)
 		goto fail;
 	if (t->piece_shift != 0) {
-		uint64_t nhost = (nbits + (1ULL << t->piece_shift) - 1) >> t->piece_shift;
+		uint64_t nhost = ((nbits + (1ULL << t->piece_shift) - 1) >> t->piece_shift) + 1;
 
 		t->counts_bytes = nhost * sizeof(uint32_t);
 		t->counts = track_alloc(t->counts_bytes, node, &t->counts_numa);
@@ -597,13 +606,15 @@ vhb_balloon_pages_contains(const struct vhb_balloon_pages *bp, uint64_t pfn)
 	uint64_t b;
 	int ri;
 
-	if (pfn > (UINT64_MAX >> VHB_PFN_SHIFT))
+	if (pfn >= VHB_PFN_LIMIT)
 		return 0;
 	ri = vhb_guest_mem_region_of(&bp->gm, pfn << VHB_PFN_SHIFT);
 	if (ri < 0)
 		return 0;
 	t = &bp->track[ri];
 	b = pfn - t->first_pfn + t->skew;
+	if (b >= t->nbits)
+		return 0;
 	return (t->bits[b / 64] >> (b % 64)) & 1;
 }
 

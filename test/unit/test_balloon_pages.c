@@ -490,6 +490,33 @@ test_set_mem_reset(void)
 	printf("ok set_mem keeps unchanged regions, reset forgets\n");
 }
 
+/* Memory at the top of what a 32-bit PFN reaches, and above it (reports only). */
+static void
+test_high_gpa(void)
+{
+	const uint64_t top = 1ULL << 44;	/* 16 TiB: PFN 2^32 */
+	struct vhb_mem_region r[2] = { reg(top - 4 * MiB, 0, 8 * MiB), reg(2 * top, 8 * MiB, 8 * MiB) };
+	struct vhb_gpa_range rep = { .gpa = 2 * top, .len = 4 * MiB };
+	struct vhb_balloon_pages *bp;
+	struct vhb_guest_mem gm;
+	uint32_t last = 0xffffffff;
+
+	fill_file(0, FILE_SIZE);
+	bp = make(&gm, r, 2);
+	inflate_desc(bp, (top - 4 * MiB) / 4096, 1024, 256);
+	CHECK(stats(bp).pages_in_balloon == 1024 && stats(bp).bytes_released == 4 * MiB,
+	      "the last 4 MiB a PFN can name");
+	CHECK(vhb_balloon_pages_contains(bp, last) && !vhb_balloon_pages_contains(bp, 1ULL << 32),
+	      "contains at the PFN limit");
+	CHECK(vhb_balloon_pages_inflate(bp, &last, 1) == 0 && stats(bp).pfns_duplicate == 1, "dup");
+	CHECK(vhb_balloon_pages_report(bp, &rep, 1) == 4 * MiB, "reports reach any gpa");
+	CHECK(test_backing_allocated(&b) == FILE_SIZE - 8 * MiB, "held");
+	check_file(4 * MiB, 4 * MiB, "region 0 above the PFN limit");
+	check_file(12 * MiB, 4 * MiB, "region 1 after the report");
+	vhb_balloon_pages_destroy(bp);
+	printf("ok regions at and above the 32-bit PFN limit\n");
+}
+
 int
 test_balloon_pages_main(const char *kind)
 {
@@ -502,6 +529,7 @@ test_balloon_pages_main(const char *kind)
 	test_report();
 	test_aliases();
 	test_set_mem_reset();
+	test_high_gpa();
 	test_backing_free(&b);
 	printf("PASS\n");
 	return 0;
