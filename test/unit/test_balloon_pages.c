@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "vhb_balloon_pages.h"
@@ -490,6 +492,59 @@ test_set_mem_reset(void)
 	printf("ok set_mem keeps unchanged regions, reset forgets\n");
 }
 
+/*
+ * fd -1: released with MADV_REMOVE on the mapping. A sealed memfd refuses hole
+ * punching (EPERM): counted, memory kept, the engine carries on.
+ */
+static void
+test_madvise_and_errors(void)
+{
+	struct vhb_mem_region r = reg(0, 0, 8 * MiB);
+	struct vhb_balloon_pages *bp;
+	struct vhb_guest_mem gm;
+	struct vhb_gpa_range rep = { .gpa = 4 * MiB, .len = 4 * MiB };
+
+	fill_file(0, FILE_SIZE);
+	r.fd = -1;
+	bp = make(&gm, &r, 1);
+	inflate_desc(bp, 0, (uint32_t)(2 * MiB / 4096), 256);
+	CHECK(stats(bp).bytes_released == 2 * MiB && stats(bp).release_errors == 0 &&
+	      test_backing_allocated(&b) == FILE_SIZE - 2 * MiB, "MADV_REMOVE released");
+	CHECK(vhb_balloon_pages_report(bp, &rep, 1) == 4 * MiB &&
+	      test_backing_allocated(&b) == FILE_SIZE - 6 * MiB, "report by MADV_REMOVE");
+	check_file(2 * MiB, 2 * MiB, "between");
+	check_file(8 * MiB, 8 * MiB, "after");
+	vhb_balloon_pages_destroy(bp);
+
+	if (P == 4096) {
+		struct test_backing saved = b;
+		uint64_t i;
+
+		/* A sealed memfd: F_SEAL_FUTURE_WRITE keeps our mapping, refuses punching. */
+		b.fd = memfd_create("vhb-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		CHECK(b.fd >= 0 && ftruncate(b.fd, (off_t)(4 * MiB)) == 0, "sealed memfd");
+		b.map = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, b.fd, 0);
+		CHECK(b.map != MAP_FAILED, "mmap");
+		b.size = 4 * MiB;
+		fill_file(0, 4 * MiB);
+		CHECK(fcntl(b.fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == 0, "seal: %s", strerror(errno));
+		r = reg(0, 0, 4 * MiB);
+		bp = make(&gm, &r, 1);
+		for (i = 0; i < 4; i++)
+			inflate_desc(bp, i * 256, 256, 256);
+		CHECK(stats(bp).release_errors == 4 && stats(bp).bytes_released == 0 &&
+		      stats(bp).pages_in_balloon == 1024, "EPERM counted per call, tracking kept");
+		CHECK(test_backing_allocated(&b) == 4 * MiB, "nothing released");
+		deflate_asc(bp, 0, 1024);
+		check_file(0, 4 * MiB, "sealed memory");
+		vhb_balloon_pages_destroy(bp);
+		test_backing_free(&b);
+		b = saved;
+	}
+	printf("ok MADV_REMOVE without an fd; a sealed file's EPERM is counted%s\n",
+	       P == 4096 ? "" : " (sealing part: memfd only)");
+}
+
 /* Memory at the top of what a 32-bit PFN reaches, and above it (reports only). */
 static void
 test_high_gpa(void)
@@ -530,6 +585,7 @@ test_balloon_pages_main(const char *kind)
 	test_aliases();
 	test_set_mem_reset();
 	test_high_gpa();
+	test_madvise_and_errors();
 	test_backing_free(&b);
 	printf("PASS\n");
 	return 0;
