@@ -21,6 +21,14 @@
 #include "vhb_device.h"
 #include "vhb_guest_stats.h"
 
+/*
+ * Largest inflate/deflate request taken (Linux sends at most 1 KiB). A bigger one
+ * would hold the lcore, and every device on it, for as long as the guest likes;
+ * dropping part of a deflate would leave pages the guest reuses in our tracking.
+ * So it stops the queue instead.
+ */
+#define VHB_MAX_PFN_REQ_BYTES	(64u * 1024)
+
 static inline void
 cnt_add(struct vhb_device *dev, size_t idx, uint64_t v)
 {
@@ -227,6 +235,12 @@ poll_queue(struct vhb_device *dev, unsigned int qidx, struct vhb_queue *q, uint6
 			break;
 		}
 		busy = true;
+		if ((q->role == VHB_VQ_INFLATE || q->role == VHB_VQ_DEFLATE) &&
+		    ch.total_len > VHB_MAX_PFN_REQ_BYTES) {
+			q->vr.error = "PFN request larger than 64 KiB";
+			queue_break(dev, qidx, q);
+			break;
+		}
 		switch (q->role) {
 		case VHB_VQ_INFLATE:
 			handle_pfns(dev, &ch, true);

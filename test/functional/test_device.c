@@ -707,6 +707,23 @@ scenario_hostile(void)
 	      "released exactly the ballooned pages");
 	func_balloon_to(other, vm2, 2048);
 	CHECK(counters(other).guest_errors == 0, "other guest clean");
+	/* An inflate request far larger than Linux ever sends (2 x 64 KiB): the queue stops. */
+	{
+		struct vms_raw_desc big[2];
+		uint64_t sgpa, slen;
+
+		CHECK(vms_vm_scratch(vm, &sgpa, &slen) == 0 && slen >= 65536, "scratch");
+		memset(vms_vm_gpa_ptr(vm, sgpa), 0xff, 65536);	/* PFNs outside memory */
+		big[0] = (struct vms_raw_desc){ .slot = 10, .addr = sgpa, .len = 65536,
+						.flags = VMS_DESC_F_NEXT, .next = 11 };
+		big[1] = (struct vms_raw_desc){ .slot = 11, .addr = sgpa, .len = 65536 };
+		CHECK(vms_vm_queue_quarantine(vm, VMS_VQ_INFLATE) == 0, "quarantine");
+		CHECK(vms_vq_post_raw(vm, VMS_VQ_INFLATE, big, 2, 10, false) == 0, "post big");
+		w.min_updates = 3;
+		CHECK(func_poll_until(vm, has_errors, &w, 5000), "oversized request refused");
+		CHECK(counters(dev).pfns_out_of_range == 6, "no PFN of it taken");
+	}
+	func_balloon_to(other, vm2, 1024);
 	func_verify(vm, "hostile guest");
 	func_verify(vm2, "neighbour");
 	vms_vm_destroy(vm);
