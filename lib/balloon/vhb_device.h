@@ -125,6 +125,8 @@ unsigned int vhb_lcore_id_at(int idx);
 bool vhb_device_poll(struct vhb_device *dev, uint64_t now_tsc);
 /* Publish tracking stats into dev->cnt (lcore side, or control side when quiesced). */
 void vhb_device_publish_counters(struct vhb_device *dev);
+void vhb_pages_stats_accumulate(struct vhb_balloon_pages_stats *acc,
+				const struct vhb_balloon_pages_stats *add);
 
 /* Counter index in lc_cnt[] for a field of struct vhb_device_counters. */
 #define VHB_CNT(field) (offsetof(struct vhb_device_counters, field) / sizeof(uint64_t))

@@ -93,7 +93,6 @@ driver_stopped(struct vhb_device *dev)
 		dev->q[i].notify_pending = false;
 	}
 	if (dev->bp != NULL) {
-		vhb_device_publish_counters(dev);
 		vhb_balloon_pages_reset(dev->bp);
 		vhb_device_publish_counters(dev);
 	}
@@ -101,26 +100,16 @@ driver_stopped(struct vhb_device *dev)
 		vhb_dev_set_state(dev, VHB_DEV_CONNECTED);
 }
 
+/* Keep the cumulative counters of a tracker that goes away with its connection. */
 static void
 fold_tracker(struct vhb_device *dev)
 {
 	struct vhb_balloon_pages_stats st;
-	struct vhb_balloon_pages_stats *b = &dev->bp_base;
 
 	if (dev->bp == NULL)
 		return;
 	vhb_balloon_pages_get_stats(dev->bp, &st);
-	b->pfns_inflated += st.pfns_inflated;
-	b->pfns_deflated += st.pfns_deflated;
-	b->pfns_duplicate += st.pfns_duplicate;
-	b->pfns_out_of_range += st.pfns_out_of_range;
-	b->host_pages_released += st.host_pages_released;
-	b->bytes_released += st.bytes_released;
-	b->release_calls += st.release_calls;
-	b->release_errors += st.release_errors;
-	b->report_ranges += st.report_ranges;
-	b->report_bytes_released += st.report_bytes_released;
-	b->report_bytes_skipped += st.report_bytes_skipped;
+	vhb_pages_stats_accumulate(&dev->bp_base, &st);
 	vhb_balloon_pages_destroy(dev->bp);
 	dev->bp = NULL;
 	vhb_device_publish_counters(dev);
@@ -129,13 +118,9 @@ fold_tracker(struct vhb_device *dev)
 void
 vhb_device_disconnected(struct vhb_device *dev)
 {
-	unsigned int i;
-
 	vhb_dev_quiesce(dev);
 	driver_stopped(dev);
-	for (i = 0; i < VHB_MAX_QUEUES; i++) {
-		memset(&dev->q[i], 0, sizeof(dev->q[i]));
-	}
+	memset(dev->q, 0, sizeof(dev->q));
 	/* rte_vhost unmaps the regions and closes their fds next: forget them all. */
 	fold_tracker(dev);
 	dev->mem_valid = false;

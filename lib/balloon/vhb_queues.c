@@ -267,10 +267,26 @@ poll_queue(struct vhb_device *dev, unsigned int qidx, struct vhb_queue *q, uint6
 }
 
 void
+vhb_pages_stats_accumulate(struct vhb_balloon_pages_stats *acc,
+			   const struct vhb_balloon_pages_stats *add)
+{
+	acc->pfns_inflated += add->pfns_inflated;
+	acc->pfns_deflated += add->pfns_deflated;
+	acc->pfns_duplicate += add->pfns_duplicate;
+	acc->pfns_out_of_range += add->pfns_out_of_range;
+	acc->host_pages_released += add->host_pages_released;
+	acc->bytes_released += add->bytes_released;
+	acc->release_calls += add->release_calls;
+	acc->release_errors += add->release_errors;
+	acc->report_ranges += add->report_ranges;
+	acc->report_bytes_released += add->report_bytes_released;
+	acc->report_bytes_skipped += add->report_bytes_skipped;
+}
+
+void
 vhb_device_publish_counters(struct vhb_device *dev)
 {
-	struct vhb_balloon_pages_stats st;
-	struct vhb_balloon_pages_stats *b = &dev->bp_base;
+	struct vhb_balloon_pages_stats st, sum = dev->bp_base;
 	uint64_t *c = dev->lc_cnt;
 	uint64_t *out = (uint64_t *)&dev->cnt;
 	size_t i;
@@ -278,16 +294,17 @@ vhb_device_publish_counters(struct vhb_device *dev)
 	memset(&st, 0, sizeof(st));
 	if (dev->bp != NULL)
 		vhb_balloon_pages_get_stats(dev->bp, &st);
-	c[VHB_CNT(pfns_inflated)] = b->pfns_inflated + st.pfns_inflated;
-	c[VHB_CNT(pfns_deflated)] = b->pfns_deflated + st.pfns_deflated;
-	c[VHB_CNT(pfns_duplicate)] = b->pfns_duplicate + st.pfns_duplicate;
-	c[VHB_CNT(pfns_out_of_range)] = b->pfns_out_of_range + st.pfns_out_of_range;
-	c[VHB_CNT(host_pages_released)] = b->host_pages_released + st.host_pages_released;
-	c[VHB_CNT(bytes_released)] = b->bytes_released + st.bytes_released;
-	c[VHB_CNT(release_calls)] = b->release_calls + st.release_calls;
-	c[VHB_CNT(release_errors)] = b->release_errors + st.release_errors;
-	c[VHB_CNT(report_bytes_released)] = b->report_bytes_released + st.report_bytes_released;
-	c[VHB_CNT(report_bytes_skipped)] = b->report_bytes_skipped + st.report_bytes_skipped;
+	vhb_pages_stats_accumulate(&sum, &st);
+	c[VHB_CNT(pfns_inflated)] = sum.pfns_inflated;
+	c[VHB_CNT(pfns_deflated)] = sum.pfns_deflated;
+	c[VHB_CNT(pfns_duplicate)] = sum.pfns_duplicate;
+	c[VHB_CNT(pfns_out_of_range)] = sum.pfns_out_of_range;
+	c[VHB_CNT(host_pages_released)] = sum.host_pages_released;
+	c[VHB_CNT(bytes_released)] = sum.bytes_released;
+	c[VHB_CNT(release_calls)] = sum.release_calls;
+	c[VHB_CNT(release_errors)] = sum.release_errors;
+	c[VHB_CNT(report_bytes_released)] = sum.report_bytes_released;
+	c[VHB_CNT(report_bytes_skipped)] = sum.report_bytes_skipped;
 	for (i = 0; i < RTE_DIM(dev->lc_cnt); i++)
 		__atomic_store_n(&out[i], c[i], __ATOMIC_RELAXED);
 	__atomic_store_n(&dev->pages_in_balloon, st.pages_in_balloon, __ATOMIC_RELAXED);
