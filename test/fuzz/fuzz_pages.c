@@ -49,7 +49,7 @@
 #define GPA_SPAN	16384u			/* segments start below 64 MiB of gpa */
 #define GPA_PAGES	(GPA_SPAN + FILE_PAGES)
 #define MAX_SEG		4
-#define MAX_OPS		256
+#define MAX_OPS		128
 #define MAX_PFNS	8192			/* more than one engine batch (4096) */
 #define MAX_RANGES	40
 
@@ -647,6 +647,7 @@ op_remap(struct fz *f)
 static void
 run_op(struct fz *f)
 {
+	bool snapped = true;	/* every op but a mode change ends with a snapshot */
 	uint32_t i, g;
 
 	memcpy(S.e_prev, S.e_now, sizeof(S.e_now));
@@ -677,13 +678,15 @@ run_op(struct fz *f)
 		S.op = OP_OTHER;
 		S.mode = (enum vhb_release_mode)(fz_u8(f) % 3);
 		vhb_balloon_pages_set_release_mode(S.bp, S.mode);
+		snapped = false;
 		break;
 	case 6:
 		op_remap(f);
 		break;
 	}
 	S.op = OP_OTHER;
-	snapshot(S.e_now);
+	if (!snapped)
+		snapshot(S.e_now);
 	for (i = 0; i < S.nseg; i++) {
 		for (g = S.seg[i].gpa_pg; g < S.seg[i].gpa_pg + S.seg[i].npg; g++) {
 			FZ_CHECK(!S.e_now[g] || S.guest_in[g], "page %u in the balloon, never given", g);
