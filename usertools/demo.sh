@@ -13,7 +13,8 @@
 #   --quick   small guests and one inflate/deflate round (CI runs it as a test)
 #
 # Environment: VHB_BUILD (build dir, default build), VHB_DAEMON / VHB_VMSIM (use these
-# binaries and skip the build), VHB_DEMO_VMS (number of VMs, default 3).
+# binaries and skip the build), VHB_DEMO_VMS (number of VMs, default 3), VHB_DEMO_MEMFD=1
+# (memfd guests and --no-huge EAL even when hugepages exist).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ quick=0
 for a in "$@"; do
 	case "$a" in
 	--quick) quick=1 ;;
-	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 	esac
 done
@@ -69,6 +70,8 @@ MiB = 1 << 20
 mem = (64 if quick else 512) * MiB          # guest RAM per VM
 m = re.match(r"hugepages: (\d+) x 2048 kB free at (\S+)", hp)
 hugedir = m.group(2) if m and int(m.group(1)) * 2 * MiB >= nvms * mem + 64 * MiB else None
+if os.environ.get("VHB_DEMO_MEMFD") == "1":
+    hugedir = None          # the no-hugepages path, on a machine that has them
 backing = "hugetlbfs 2 MiB" if hugedir else "memfd 4 KiB"
 prefix = "vhb-demo-%d" % os.getpid()
 failed = []
@@ -126,7 +129,8 @@ def mib(b):
 def table(ctl, title):
     devs = ctl("show devices")["devices"]
     say("%s" % title)
-    hdr = ("VM", "state", "guest mem", "page", "target", "actual", "in balloon", "released")
+    hdr = ("VM", "state", "guest mem", "page", "target", "actual", "in balloon",
+           "released (total)")
     rows = [(d["name"], d["state"], mib(d["guest_mem_bytes"]), mib(d["page_size_bytes"])
              if d["page_size_bytes"] >= MiB else "%d KiB" % (d["page_size_bytes"] // 1024),
              mib(d["target_bytes"]), mib(d["actual_bytes"]), mib(d["in_balloon_bytes"]),
@@ -180,11 +184,11 @@ try:
     for n in names:
         sock = os.path.join(run, n + ".sock")
         argv = [vmsim, "--socket", sock, "--mem", "%dM" % (mem // MiB)]
-        argv += ["--backing", "hugetlbfs", "--hugetlbfs-dir", hugedir] if hugedir else \
-            ["--backing", "memfd"]
+        argv += ["--backing", "hugetlbfs" if hugedir else "memfd"]
         glog = open(os.path.join(run, n + ".log"), "w")
+        env = dict(os.environ, VHB_HUGETLBFS=hugedir) if hugedir else None
         guests.append(subprocess.Popen(argv, stdout=glog, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL))
+                                       stdin=subprocess.DEVNULL, env=env))
         say("  " + " ".join(argv))
     end = time.monotonic() + 30
     while time.monotonic() < end:
@@ -216,7 +220,8 @@ try:
     released = sum(x["released_bytes"] for x in devs)
     st = ctl("show stats %s" % names[0])
     say("  guest stats of %s (age %.1f s): %s" % (names[0], st["age_s"], ", ".join(
-        "%s=%s" % (k, v) for k, v in list(st["stats"].items())[:4])))
+        "%s %s" % (k, mib(v)) for k, v in st["stats"].items()
+        if k in ("total-memory", "free-memory", "available-memory"))))
 
     step("deflate %s back to 0" % names[0])
     ctl("set target %s 0" % names[0])

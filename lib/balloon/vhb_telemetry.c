@@ -133,6 +133,7 @@ fill_guest_stats(struct vhb_device *dev, const struct vhb_device_info *in,
 {
 	struct vhb_guest_stats gs;
 	struct timespec now;
+	char key[RTE_TEL_MAX_STRING_LEN], *p;
 	uint64_t now_ns;
 	unsigned int i;
 
@@ -149,8 +150,14 @@ fill_guest_stats(struct vhb_device *dev, const struct vhb_device_info *in,
 		now_ns <= gs.updated_ns ? 0 : (int)RTE_MIN((now_ns - gs.updated_ns) / 1000000,
 			(uint64_t)INT32_MAX));
 	for (i = 0; i < VHB_GUEST_STAT_NR; i++) {
-		if (gs.valid & (1u << i))
-			rte_tel_data_add_dict_u64(d, vhb_guest_stat_name(i), gs.val[i]);
+		if ((gs.valid & (1u << i)) == 0)
+			continue;
+		/* Telemetry names allow [A-Za-z0-9_/] only: "swap-in" becomes "swap_in". */
+		snprintf(key, sizeof(key), "%s", vhb_guest_stat_name(i));
+		for (p = key; *p != '\0'; p++)
+			if (*p == '-')
+				*p = '_';
+		rte_tel_data_add_dict_u64(d, key, gs.val[i]);
 	}
 	return 0;
 }

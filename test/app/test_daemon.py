@@ -239,8 +239,83 @@ def run(tmp, ctl_path, prefix, vmsim, d):
     c.close()
 
 
+def device(c, name):
+    return c.cmd("show device " + name)["device"]
+
+
 def guests(tmp, c, prefix, vmsim):
-    pass
+    """Simulated guests (separate vmsim processes, memfd): targets through the control socket,
+    actual follows, stats arrive, a guest killed mid-inflate, another exits cleanly."""
+    MiB = 1 << 20
+    procs = {}
+    for n in ("vm1", "vm2"):
+        procs[n] = subprocess.Popen([vmsim, "--socket", os.path.join(tmp, n + ".sock"),
+                                     "--mem", "64M", "--backing", "memfd", "--quiet"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: all(device(c, n)["state"] == "running" for n in procs), 30,
+                 "guests running")
+        check(True, "two vmsim guests connected and running")
+        d1 = device(c, "vm1")
+        check(d1["guest_mem_bytes"] == 64 * MiB and d1["page_size_bytes"] == 4096,
+              "vm1: 64 MiB guest memory, 4 KiB backing")
+        check(d1["lcore"] == 1 and "stats" in d1["features"], "vm1 placed on lcore 1 with stats")
+        check(c.cmd("set target vm1 24M") == {"device": "vm1", "target_bytes": 24 * MiB},
+              "set target vm1 24M")
+        r = c.cmd("set guest-size vm2 48M")
+        check(r.get("target_bytes") == 16 * MiB, "set guest-size vm2 48M -> balloon 16M (%s)" % r)
+        wait_for(lambda: device(c, "vm1")["actual_bytes"] == 24 * MiB and
+                 device(c, "vm2")["actual_bytes"] == 16 * MiB, 60, "actual follows")
+        d1, d2 = device(c, "vm1"), device(c, "vm2")
+        check(d1["in_balloon_bytes"] == 24 * MiB and d1["released_bytes"] >= 24 * MiB,
+              "vm1: 24 MiB in the balloon and released")
+        check(d2["in_balloon_bytes"] == 16 * MiB, "vm2: 16 MiB in the balloon")
+        cnt = c.cmd("show counters vm1")["counters"]
+        check(cnt["pfns_inflated"] == 24 * 256 and cnt["guest_errors"] == 0,
+              "vm1 counters: %d PFNs inflated, no guest errors" % cnt["pfns_inflated"])
+        st = wait_for(lambda: (lambda r: r if r["updates"] > 0 else None)(
+            c.cmd("show stats vm1")), 30, "guest stats")
+        check(st["stats"].get("total-memory") == 64 * MiB and st["age_s"] >= 0,
+              "show stats vm1: total-memory 64 MiB, age %.1f s" % st["age_s"])
+        _, gs = telemetry(prefix, "/vhost_balloon/guest_stats,vm1")
+        check(gs.get("total_memory") == 64 * MiB and gs["age_ms"] >= 0, "telemetry guest_stats,vm1")
+        _, dv = telemetry(prefix, "/vhost_balloon/device,vm1")
+        check(dv["state"] == "running" and dv["actual_pages"] == 24 * 256 and
+              dv["counters"]["pfns_inflated"] == 24 * 256, "telemetry device,vm1 follows")
+        # Deflate vm1 partly; kill vm2 in the middle of a big inflate.
+        c.cmd("set target vm1 8M")
+        c.cmd("set target vm2 60M")
+        time.sleep(0.05)
+        procs["vm2"].kill()
+        procs["vm2"].wait()
+        wait_for(lambda: device(c, "vm1")["actual_bytes"] == 8 * MiB, 60, "deflate")
+        check(device(c, "vm1")["in_balloon_bytes"] == 8 * MiB, "vm1 deflated to 8 MiB")
+        wait_for(lambda: device(c, "vm2")["state"] == "listening", 30, "vm2 back to listening")
+        check(True, "vm2 killed mid-inflate: device back to listening")
+        check("devices" in c.cmd("show devices"), "daemon serves after a guest vanished")
+        # vm2 again: a new guest on the same socket.
+        procs["vm2"] = subprocess.Popen([vmsim, "--socket", os.path.join(tmp, "vm2.sock"),
+                                         "--mem", "32M", "--backing", "memfd", "--quiet"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        wait_for(lambda: device(c, "vm2")["state"] == "running", 30, "vm2 reconnect")
+        c.cmd("set target vm2 4M")
+        wait_for(lambda: device(c, "vm2")["actual_bytes"] == 4 * MiB, 60, "vm2 new guest")
+        check(device(c, "vm2")["guest_mem_bytes"] == 32 * MiB, "a new guest on vm2's socket works")
+    finally:
+        for n, p in procs.items():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for n, p in procs.items():
+            try:
+                rc = p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = "killed"
+            out = p.stdout.read().decode(errors="replace")
+            if n == "vm1" or rc != -9:
+                check(rc == 0, "guest %s exits 0 (memory intact) (%s)" % (n, rc))
+                if rc != 0:
+                    print(out[-3000:])
 
 
 def cli(daemon):
