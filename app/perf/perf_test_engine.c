@@ -173,13 +173,17 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* One run of the engine in `mode` over the whole stream; returns cycles. */
+/*
+ * One run of the engine in `mode` over the whole stream; returns cycles. The page
+ * set lives as long as the pattern (as a device's does) and is reset before each
+ * run; the stats are this run's.
+ */
 static int
-run_engine(struct perf_mem *m, const struct vhb_guest_mem *gm, const uint32_t *pfns,
+run_engine(struct perf_mem *m, struct vhb_balloon_pages *bp, const uint32_t *pfns,
 	   uint64_t n, uint32_t req, enum vhb_release_mode mode, struct ranges *record,
 	   uint64_t *cycles, struct vhb_balloon_pages_stats *st)
 {
-	struct vhb_balloon_pages *bp;
+	struct vhb_balloon_pages_stats before;
 	uint64_t i, c0, c1;
 	int ret;
 
@@ -188,18 +192,17 @@ run_engine(struct perf_mem *m, const struct vhb_guest_mem *gm, const uint32_t *p
 		if (ret != 0)
 			return ret;
 	}
-	bp = vhb_balloon_pages_create(gm, -1);
-	if (bp == NULL)
-		return -ENOMEM;
+	vhb_balloon_pages_reset(bp);
 	vhb_balloon_pages_set_release_mode(bp, mode);
-	if (record != NULL)
-		vhb_balloon_pages_set_observer(bp, record_range, record);
+	vhb_balloon_pages_set_observer(bp, record != NULL ? record_range : NULL, record);
+	vhb_balloon_pages_get_stats(bp, &before);
 	c0 = rte_rdtsc();
 	for (i = 0; i < n; i += req)
 		vhb_balloon_pages_inflate(bp, pfns + i, (uint32_t)(n - i < req ? n - i : req));
 	c1 = rte_rdtsc();
 	vhb_balloon_pages_get_stats(bp, st);
-	vhb_balloon_pages_destroy(bp);
+	st->bytes_released -= before.bytes_released;
+	st->release_calls -= before.release_calls;
 	*cycles = c1 - c0;
 	return 0;
 }
@@ -227,36 +230,44 @@ run_raw(struct perf_mem *m, const struct ranges *rs, uint64_t *cycles, uint64_t 
 	return 0;
 }
 
+/*
+ * Warm-up, then `repeat` rounds; each round runs every method once, so slow
+ * phases of a shared machine hit all methods alike. The median per method is kept.
+ */
 static int
 measure(const struct perf_options *o, struct perf_mem *m, const struct vhb_guest_mem *gm,
 	const uint32_t *pfns, uint64_t n, struct result res[M_MAX])
 {
-	uint64_t *cyc = calloc(o->repeat, sizeof(*cyc));
+	uint64_t *cyc = calloc((size_t)o->repeat * M_MAX, sizeof(*cyc));
+	struct vhb_balloon_pages *bp = vhb_balloon_pages_create(gm, -1);
 	struct vhb_balloon_pages_stats st;
 	struct ranges rs = { 0 };
 	uint32_t meth, rep;
 	int ret = 0;
 
-	if (cyc == NULL)
+	if (cyc == NULL || bp == NULL) {
+		free(cyc);
+		vhb_balloon_pages_destroy(bp);
 		return -ENOMEM;
+	}
 	memset(res, 0, sizeof(res[0]) * M_MAX);
 	/* Warm-up (at least one run): the first records the ranges raw-punch replays. */
 	for (rep = 0; rep < (o->warmup > 0 ? o->warmup : 1) && ret == 0; rep++) {
 		uint64_t c;
 
-		ret = run_engine(m, gm, pfns, n, o->req_pfns, VHB_RELEASE_BULK,
+		ret = run_engine(m, bp, pfns, n, o->req_pfns, VHB_RELEASE_BULK,
 				 rep == 0 ? &rs : NULL, &c, &st);
 	}
 	if (ret == 0 && rs.failed)
 		ret = -ENOMEM;
-	for (meth = 0; meth < M_MAX && ret == 0; meth++) {
-		for (rep = 0; rep < o->repeat && ret == 0; rep++) {
+	for (rep = 0; rep < o->repeat && ret == 0; rep++) {
+		for (meth = 0; meth < M_MAX && ret == 0; meth++) {
 			uint64_t c = 0, bytes = 0, calls = 0;
 
 			switch (meth) {
 			case M_ENGINE:
 			case M_PER_PAGE:
-				ret = run_engine(m, gm, pfns, n, o->req_pfns, meth == M_ENGINE ?
+				ret = run_engine(m, bp, pfns, n, o->req_pfns, meth == M_ENGINE ?
 						 VHB_RELEASE_BULK : VHB_RELEASE_PER_PAGE, NULL, &c, &st);
 				bytes = st.bytes_released;
 				calls = st.release_calls;
@@ -266,7 +277,7 @@ measure(const struct perf_options *o, struct perf_mem *m, const struct vhb_guest
 				calls = rs.n;
 				break;
 			default:
-				ret = run_engine(m, gm, pfns, n, o->req_pfns, VHB_RELEASE_NONE,
+				ret = run_engine(m, bp, pfns, n, o->req_pfns, VHB_RELEASE_NONE,
 						 NULL, &c, &st);
 				break;
 			}
@@ -275,13 +286,16 @@ measure(const struct perf_options *o, struct perf_mem *m, const struct vhb_guest
 			/* Every page was inflated: a releasing run must leave nothing held. */
 			if (meth != M_TRACK_ONLY && perf_mem_held(m) != 0)
 				res[meth].incomplete = 1;
-			cyc[rep] = c;
+			cyc[meth * o->repeat + rep] = c;
 			res[meth].calls = calls;
 			res[meth].bytes = bytes;
 		}
-		qsort(cyc, o->repeat, sizeof(*cyc), cmp_u64);
-		res[meth].cycles = cyc[o->repeat / 2];
 	}
+	for (meth = 0; meth < M_MAX && ret == 0; meth++) {
+		qsort(cyc + meth * o->repeat, o->repeat, sizeof(*cyc), cmp_u64);
+		res[meth].cycles = cyc[meth * o->repeat + o->repeat / 2];
+	}
+	vhb_balloon_pages_destroy(bp);
 	free(rs.r);
 	free(cyc);
 	return ret;

@@ -172,8 +172,8 @@ test_random(void)
 	uint64_t seed = 0x1234567;
 	uint32_t iter, i, n, sorted = 0;
 
-	for (iter = 0; iter < 3000; iter++) {
-		uint32_t kind = iter % 6;
+	for (iter = 0; iter < 4000; iter++) {
+		uint32_t kind = iter % 8;
 		uint32_t base = (uint32_t)(test_rand(&seed) % 9000);
 
 		n = 1 + (uint32_t)(test_rand(&seed) % (iter % 10 == 0 ? MAXN : 300));
@@ -194,6 +194,15 @@ test_random(void)
 			case 4:	/* interleaved: two descending runs */
 				p[i] = (i & 1) ? base + n - i : (1U << 20) + n - i;
 				break;
+			case 6:	/* fragmented: runs of 1-32, each descending, runs anywhere */
+			case 7:	/* the same with runs that overlap and ascend */
+				if (i == 0 || test_rand(&seed) % 16 == 0)
+					base = (uint32_t)(test_rand(&seed) % (kind == 6 ? 9000 : 700)) +
+						(test_rand(&seed) % 4 == 0 ? (1U << 20) : 0);
+				p[i] = kind == 6 ? base-- : base++;
+				if (test_rand(&seed) % 20 == 0)
+					p[i] = p[i - (i > 0)];	/* a repeat */
+				break;
 			default:	/* hostile: full 32-bit range, with some valid ones */
 				p[i] = (uint32_t)test_rand(&seed);
 				if (test_rand(&seed) % 2)
@@ -203,8 +212,8 @@ test_random(void)
 		}
 		sorted += check_against_model(p, n, "random batch");
 	}
-	CHECK(sorted > 0 && sorted < 3000, "both the sorted fast path and the sort ran");
-	printf("ok 3000 random batches match the model (%u took the no-sort path)\n", sorted);
+	CHECK(sorted > 0 && sorted < 4000, "both the sorted fast path and the sort ran");
+	printf("ok 4000 random batches match the model (%u took the no-sort path)\n", sorted);
 }
 
 int
