@@ -503,7 +503,9 @@ vms_vm_poll(struct vms_vm *vm, int timeout_ms)
 			if (ret < 0)
 				return ret;
 			steps += ret;
-			if (timeout_ms <= 0)
+			/* Back to the caller after each step that did something, so that it sees
+			 * every intermediate state (a target change, a settled balloon). */
+			if (ret > 0 || timeout_ms <= 0 || vms_now_ns() >= deadline)
 				return steps;
 			continue;
 		}

@@ -285,8 +285,9 @@ bool vms_vm_connected(const struct vms_vm *vm);
 /** Serve the backend channel (a CONFIG_CHANGE makes the guest re-read num_pages, exactly
  *  like a config interrupt), refill stats the device used, and do balloon work in Linux's
  *  steps (GET_CONFIG, one request of <= 256 PFNs, its ack, SET_CONFIG of actual) while the
- *  work is pending. Returns within about timeout_ms (0: one pass, no sleep) with the
- *  number of steps done, or -errno. */
+ *  work is pending. Returns as soon as one step changed the balloon (so the caller sees each
+ *  intermediate state), else after about timeout_ms (0: one pass, no sleep), with the number
+ *  of steps done, or -errno. */
 int vms_vm_poll(struct vms_vm *vm, int timeout_ms);
 
 /** Poll until the balloon work is idle with actual == the last num_pages read (0), or
