@@ -42,8 +42,15 @@ if [ -z "$daemon" ] || [ -z "$vmsim" ]; then
 		apt-get install -y -qq --no-install-recommends python3
 	fi
 	step "build ($build)"
-	[ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
-	ninja -C "$build" >/dev/null
+	blog=$(mktemp /tmp/vhost-balloon-build.XXXXXX)
+	if ! { [ -f "$build/build.ninja" ] || meson setup "$build"; } >"$blog" 2>&1 ||
+			! ninja -C "$build" >>"$blog" 2>&1; then
+		cat "$blog" >&2
+		echo "demo: build failed" >&2
+		exit 1
+	fi
+	rm -f "$blog"
+	echo "built $build/app/vhost-balloon/vhost-balloon and $build/app/vmsim/vhost-balloon-vmsim"
 	daemon=$build/app/vhost-balloon/vhost-balloon
 	vmsim=$build/app/vmsim/vhost-balloon-vmsim
 fi
