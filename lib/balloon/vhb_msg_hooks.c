@@ -514,15 +514,16 @@ static void
 on_destroy_device(int vid)
 {
 	struct vhb_device *dev = vhb_device_by_vid(vid);
-	unsigned int i;
 
 	if (dev == NULL)
 		return;
 	pthread_mutex_lock(&dev->lock);
 	vhb_dev_quiesce(dev);
-	/* Keep the indexes: GET_VRING_BASE of the other queues still needs them. */
-	for (i = 0; i < VHB_MAX_QUEUES; i++)
-		dev->q[i].started = false;
+	/*
+	 * Every queue stops and tracking is forgotten now, whether or not the other
+	 * queues' GET_VRING_BASE follow; their indexes (have_base) are kept for them.
+	 */
+	driver_stopped(dev);
 	pthread_mutex_unlock(&dev->lock);
 }
 

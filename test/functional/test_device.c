@@ -529,6 +529,28 @@ scenario_lifecycle(void)
 	func_balloon_to(dev, vm, 0);
 	func_verify(vm, "deflated after split");
 
+	/*
+	 * A frontend that stops only one queue: rte_vhost tears the device down on the
+	 * first GET_VRING_BASE, and the backend must forget its tracking right then.
+	 */
+	{
+		struct raw_reply rep;
+		uint32_t st[2] = { 0, 0 };
+		size_t rlen = sizeof(rep);
+
+		func_balloon_to(dev, vm, 1024);
+		CHECK(info_of(dev).pages_in_balloon == 1024, "tracked");
+		CHECK(vms_vm_send_raw(vm, VMS_REQ_GET_VRING_BASE, VMS_MSG_VERSION, sizeof(st), st,
+				      sizeof(st), NULL, 0, &rep, &rlen) == 0, "GET_VRING_BASE");
+		CHECK(rep.size == 8, "reply size %u", rep.size);
+		CHECK(info_of(dev).pages_in_balloon == 0 && info_of(dev).state == VHB_DEV_CONNECTED,
+		      "forgotten at the first GET_VRING_BASE: %" PRIu64 " %s",
+		      info_of(dev).pages_in_balloon, vhb_device_state_name(info_of(dev).state));
+		CHECK(vms_vm_stop(vm) == 0 && vms_vm_start(vm) == 0, "stop/start");
+		func_balloon_to(dev, vm, 0);
+		func_verify(vm, "after a one-queue stop");
+	}
+
 	/* Disconnect (QEMU exits), then a new frontend on the same socket. */
 	vms_vm_destroy(vm);
 	for (i = 0; i < 200 && info_of(dev).state != VHB_DEV_LISTENING; i++)
