@@ -265,11 +265,14 @@ queue_stop_for_base(struct vhb_device *dev, int vid, unsigned int idx)
 			q->vr.last_used);
 	}
 	q->stats_held = false;
-	q->started = false;
 	q->have_base = false;
-	if (!any_queue_started(dev))
-		driver_stopped(dev);
-	resume_if_useful(dev);
+	/*
+	 * rte_vhost tears the whole device down at the first GET_VRING_BASE (its
+	 * destroy_device fires only if new_device did, which an unset queue prevents):
+	 * stop every queue and forget tracking now. The others keep their indexes
+	 * (have_base) for their own GET_VRING_BASE.
+	 */
+	driver_stopped(dev);
 }
 
 static enum rte_vhost_msg_result

@@ -22,6 +22,11 @@
 #define ALL_F	VHB_FEATURES_DEFAULT
 #define F(b)	(1ULL << (b))
 
+struct raw_reply {
+	uint32_t request, flags, size;
+	uint8_t payload[280];
+} __attribute__((packed));
+
 static struct vhb_device_counters
 counters(struct vhb_device *dev)
 {
@@ -179,6 +184,23 @@ feature_case(const char *name, uint64_t offered, uint64_t driver_mask)
 		CHECK(counters(dev).report_requests == before + 1, "report seen");
 	}
 	CHECK(counters(dev).guest_errors == 0, "no guest errors");
+	if (driver_mask != 0) {
+		/*
+		 * With a queue left unset rte_vhost never fires new_device, so never
+		 * destroy_device either: the first GET_VRING_BASE alone must reset tracking.
+		 */
+		struct raw_reply rep;
+		uint32_t st[2] = { 0, 0 };
+		size_t rlen = sizeof(rep);
+
+		func_balloon_to(dev, vm, 512);
+		CHECK(vms_vm_send_raw(vm, VMS_REQ_GET_VRING_BASE, VMS_MSG_VERSION, sizeof(st), st,
+				      sizeof(st), NULL, 0, &rep, &rlen) == 0, "GET_VRING_BASE");
+		CHECK(info_of(dev).pages_in_balloon == 0, "tracking forgotten: %" PRIu64,
+		      info_of(dev).pages_in_balloon);
+		CHECK(vms_vm_stop(vm) == 0 && vms_vm_start(vm) == 0, "stop/start");
+		func_balloon_to(dev, vm, 0);
+	}
 	func_verify(vm, name);
 	vms_vm_destroy(vm);
 	CHECK(vhb_device_destroy(dev) == 0, "destroy");
@@ -200,11 +222,6 @@ scenario_features(void)
 	feature_case("unset-queue", ALL_F, VMS_DRIVER_FEATURES_ALL & ~F(VMS_F_REPORTING));
 	return 0;
 }
-
-struct raw_reply {
-	uint32_t request, flags, size;
-	uint8_t payload[280];
-} __attribute__((packed));
 
 /* A socket file left by a dead process is replaced; the mode comes from the params. */
 static void
