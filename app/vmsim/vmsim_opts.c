@@ -13,7 +13,7 @@ enum {
 	OPT_NUM_VQS, OPT_VQ_SIZE, OPT_CONFIG_SIZE, OPT_DECLINE, OPT_POISON, OPT_INIT_ON_FREE,
 	OPT_NO_INIT_ON_ALLOC, OPT_ACK, OPT_FREE, OPT_STATS, OPT_REPORT_EVERY, OPT_REPORT_BLOCKS,
 	OPT_VERIFY_EVERY, OPT_EXIT_AFTER_SETTLE, OPT_DURATION, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
-	OPT_QUIET, OPT_LOG, OPT_TRACE, OPT_HELP,
+	OPT_QUIET, OPT_LOG, OPT_TRACE, OPT_HELP, OPT_REUSE_REPORTED,
 };
 
 static const struct option long_opts[] = {
@@ -45,6 +45,7 @@ static const struct option long_opts[] = {
 	{ "log", no_argument, NULL, OPT_LOG },
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "reuse-reported", no_argument, NULL, OPT_REUSE_REPORTED },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -78,6 +79,8 @@ vmsim_usage(const char *prog)
 		"Run:\n"
 		"  --report-every DUR      free page report every DUR (e.g. 2s)\n"
 		"  --report-blocks N       blocks per report, <= 32 (default 32)\n"
+		"  --reuse-reported        the guest reuses reported pages right after the ack\n"
+		"                          (a late discard by the backend then shows in verify)\n"
 		"  --verify-every N        check guest memory after every N settled changes\n"
 		"                          (always at exit)\n"
 		"  --exit-after-settle     exit once the balloon has settled after a change\n"
@@ -369,6 +372,9 @@ vmsim_parse(int argc, char **argv, struct vmsim_opts *o)
 			break;
 		case OPT_TRACE:
 			o->trace = true;
+			break;
+		case OPT_REUSE_REPORTED:
+			o->vm.reuse_reported = true;
 			break;
 		case 'h':
 		case OPT_HELP:

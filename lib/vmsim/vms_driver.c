@@ -637,8 +637,12 @@ out_free:
 		uint64_t k;
 
 		vm->c.report_bytes += ret < 0 ? 0 : b[i].len;
-		for (k = 0; k < (b[i].len >> VMS_PAGE_SHIFT); k++)
+		for (k = 0; k < (b[i].len >> VMS_PAGE_SHIFT); k++) {
 			vm->state[pg + k] = VMS_PAGE_FREE;
+			/* page_reporting_drain(): back to the buddy allocator, reusable at once. */
+			if (ret >= 0 && vm->p.reuse_reported)
+				vms_page_from_balloon(vm, pg + k);
+		}
 	}
 	return ret < 0 ? ret : (int)n;
 }
@@ -661,4 +665,38 @@ vms_vm_oom(struct vms_vm *vm)
 	vm->c.oom_leaks += (uint64_t)n;
 	ret = vms_cfg_write32(vm, VMS_CFG_ACTUAL, vm->num_pages);
 	return ret < 0 ? ret : n;
+}
+
+int64_t
+vms_vm_churn(struct vms_vm *vm, uint64_t npages)
+{
+	uint64_t pg, freed = 0, got = 0, span;
+
+	if (vm == NULL)
+		return -EINVAL;
+	span = vm->npages - vm->kernel_pages;
+	/* Allocate first (so the pages freed below are not taken straight back), lowest free
+	 * pages first: those are the ones reports handed back most recently in this model. */
+	for (pg = vm->kernel_pages; pg < vm->npages && got < npages; pg++) {
+		if (vm->state[pg] != VMS_PAGE_FREE)
+			continue;
+		vms_page_from_balloon(vm, pg);
+		got++;
+	}
+	while (freed < npages && span > 0) {
+		uint64_t tries;
+
+		for (tries = 0; tries < 64; tries++) {
+			pg = vm->kernel_pages + vms_rand(vm) % span;
+			if (vm->state[pg] == VMS_PAGE_USED)
+				break;
+		}
+		if (tries == 64)
+			break;
+		if (vm->p.page_poison || vm->p.init_on_free)
+			vms_page_poison(vm, pg);
+		vm->state[pg] = VMS_PAGE_FREE;
+		freed++;
+	}
+	return (int64_t)got;
 }

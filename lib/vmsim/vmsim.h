@@ -234,6 +234,9 @@ struct vms_vm_params {
 	uint32_t oom_retry_ms;		/**< "Out of puff" back-off when nothing can be allocated
 					 *   (Linux msleep(200)); default 200 */
 	bool log;			/**< print what the driver does to stderr */
+	bool reuse_reported;		/**< a busy guest: the pages of each acked free page report
+					 *   are allocated (USED, new pattern) at once, so a backend
+					 *   that discards them after the ack is caught by verify */
 };
 
 /** Fill params with QEMU/Linux defaults (a Debian 6.1 guest: no page poisoning, init_on_alloc;
@@ -314,6 +317,11 @@ int vms_vm_set_stat_tags(struct vms_vm *vm, const uint16_t *tags, unsigned int n
  *  pages are free again after. Returns the number of blocks reported (0 if none free, or
  *  REPORTING not negotiated: -ENOTSUP). */
 int vms_vm_report(struct vms_vm *vm, unsigned int nblocks);
+
+/** Guest churn: free npages USED pages (poisoned if the guest poisons) and allocate npages
+ *  FREE pages (new pattern), most recently freed by a report first. Returns the number of
+ *  pages allocated, or -errno. Touches guest memory only (no device traffic). */
+int64_t vms_vm_churn(struct vms_vm *vm, uint64_t npages);
 
 /** Blocks of the last report: gpa and length. Returns how many (<= max). */
 struct vms_block {

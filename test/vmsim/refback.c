@@ -197,6 +197,7 @@ handle_chain(struct refback *rb, unsigned int q, uint16_t head)
 	int role = role_of(rb, q);
 	uint16_t i = head;
 	unsigned int n = 0;
+	uint64_t cur_gpa[32] = { 0 }, cur_len[32] = { 0 };
 
 	if (desc == NULL)
 		return;
@@ -261,7 +262,17 @@ handle_chain(struct refback *rb, unsigned int q, uint16_t head)
 				rb->nstats++;
 			}
 		} else if (role == 4) {
+			uint64_t off;
+			int fd;
+
 			rb->report_bytes += len;
+			if (rb->punch_reports && gpa_ptr(rb, addr, len, &off, &fd) != NULL)
+				fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+						(off_t)len);
+			if (n <= 32) {
+				cur_gpa[n - 1] = addr;
+				cur_len[n - 1] = len;
+			}
 		}
 		if (!(flags & 1))
 			break;
@@ -270,6 +281,20 @@ handle_chain(struct refback *rb, unsigned int q, uint16_t head)
 			break;
 	}
 	if (role == 4) {
+		unsigned int k;
+
+		/* A late discard: the previous report's ranges, acked long ago and reused. */
+		for (k = 0; rb->late_report_discard && k < rb->prev_rep_n; k++) {
+			uint64_t off;
+			int fd;
+
+			if (gpa_ptr(rb, rb->prev_rep_gpa[k], rb->prev_rep_len[k], &off, &fd) != NULL)
+				fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+						(off_t)rb->prev_rep_len[k]);
+		}
+		rb->prev_rep_n = n <= 32 ? n : 32;
+		memcpy(rb->prev_rep_gpa, cur_gpa, sizeof(cur_gpa));
+		memcpy(rb->prev_rep_len, cur_len, sizeof(cur_len));
 		rb->report_reqs++;
 		if (n > rb->report_max_entries)
 			rb->report_max_entries = n;

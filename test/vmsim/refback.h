@@ -56,6 +56,10 @@ struct refback {
 	bool corrupt_on_deflate;	/* zero a page of the previous deflate request (a release
 					 * racing a deflate) */
 	uint32_t corrupt_pfn;
+	bool punch_reports;		/* discard reported ranges before the ack (correct) */
+	bool late_report_discard;	/* discard the previous report's ranges after its ack */
+	uint64_t prev_rep_gpa[32], prev_rep_len[32];
+	unsigned int prev_rep_n;
 
 	/* What happened. */
 	uint64_t neg_features, neg_pf;

@@ -200,6 +200,62 @@ run_corrupting_backend(void)
 	rb_stop(&rb);
 }
 
+/* Free page reporting with a busy guest that reuses reported pages right after the ack: an
+ * honest backend (discard, then ack) leaves them intact; one that discards after the ack
+ * corrupts exactly the reused pages, and verify says so. Also vms_vm_churn(). */
+static void
+run_report_reuse(bool late)
+{
+	char path[108];
+	struct refback rb;
+	struct vms_vm_params p;
+	struct vms_vm *vm;
+	struct vms_block blk[32];
+	struct vms_page_counts pc0, pc1;
+	unsigned int n1, i;
+	uint64_t bytes1 = 0;
+	int64_t bad;
+
+	tst_sock_path(path, sizeof(path), late ? "rlate" : "rok");
+	REQUIRE(rb_start(&rb, path, F_ALL, 0x228) == 0);
+	rb.punch_reports = true;
+	rb.late_report_discard = late;
+	vms_vm_params_init(&p);
+	p.socket_path = path;
+	p.mem_bytes = 64ULL << 20;
+	p.free_percent = 40;
+	p.reuse_reported = true;
+	vm = vms_vm_create(&p);
+	REQUIRE(vm != NULL);
+	printf("report reuse (%s backend): backing memfd 4 KiB, 64 MiB\n", late ? "late" : "honest");
+	REQUIRE(vms_vm_connect(vm) == 0);
+	REQUIRE(vms_vm_start(vm) == 0);
+	CHECK(vms_vm_report(vm, 2) == 2);
+	n1 = vms_vm_last_report(vm, blk, 32);
+	for (i = 0; i < n1; i++) {
+		bytes1 += blk[i].len;
+		CHECK(vms_vm_page_state(vm, blk[i].gpa >> 12) == VMS_PAGE_USED);
+	}
+	CHECK_EQ(vms_vm_verify(vm, NULL), 0);
+	CHECK(vms_vm_report(vm, 2) > 0);	/* the late backend discards report 1 now */
+	bad = vms_vm_verify(vm, NULL);
+	if (late)
+		CHECK_EQ(bad, (int64_t)(bytes1 >> 12));
+	else
+		CHECK_EQ(bad, 0);
+	/* Churn moves pages both ways and keeps memory intact. */
+	vms_vm_page_counts(vm, &pc0);
+	if (!late) {
+		CHECK_EQ(vms_vm_churn(vm, 100), 100);
+		vms_vm_page_counts(vm, &pc1);
+		CHECK_EQ(pc1.used, pc0.used);
+		CHECK_EQ(pc1.free, pc0.free);
+		CHECK_EQ(vms_vm_verify(vm, NULL), 0);
+	}
+	vms_vm_destroy(vm);
+	rb_stop(&rb);
+}
+
 int
 main(void)
 {
@@ -207,6 +263,8 @@ main(void)
 
 	run_balloon(VMS_BACKING_MEMFD, &skip);
 	run_corrupting_backend();
+	run_report_reuse(false);
+	run_report_reuse(true);
 	run_balloon(VMS_BACKING_HUGETLBFS, &skip);
 	if (tst_failures == 0 && skip)
 		printf("vmsim-balloon: memfd part ran; hugetlbfs part skipped\n");
