@@ -54,7 +54,9 @@ vhbd_daemon_add_vm(struct vhbd_daemon *d, const struct vhbd_vm *vm, char *err, s
 	const struct vhbd_params *p = d->params;
 	struct vhb_device_params dp;
 	char path[VHBD_SOCK_PATH_LEN];
+	struct vhb_device_info in;
 	struct vhb_device *dev;
+	unsigned int nvqs;
 
 	if (vhbd_socket_path(p->run_dir, vm->path, path, sizeof(path)) != 0) {
 		snprintf(err, len, "%s/%s: socket path too long", p->run_dir, vm->path);
@@ -75,7 +77,15 @@ vhbd_daemon_add_vm(struct vhbd_daemon *d, const struct vhbd_vm *vm, char *err, s
 			strerror(rte_errno));
 		return -rte_errno;
 	}
-	VHBD_LOG(INFO, "VM %s: listening on %s", vm->name, path);
+	if (vhb_device_get_info(dev, &in) == 0) {
+		/* The QEMU side must match the offered features (docs/qemu.md). */
+		nvqs = 2 + ((in.features_offered >> VHB_F_STATS_VQ) & 1) +
+			((in.features_offered >> VHB_F_REPORTING) & 1);
+		VHBD_LOG(INFO, "VM %s: listening on %s; QEMU: -chardev socket,id=%s,path=%s "
+			"-device vhost-user-test-device-pci,chardev=%s,virtio-id=5,num_vqs=%u,"
+			"vq_size=128,config_size=%u", vm->name, path, vm->name, path, vm->name,
+			nvqs, VHB_CONFIG_SIZE);
+	}
 	return 0;
 }
 

@@ -280,12 +280,27 @@ control_thread(void *arg)
 	return NULL;
 }
 
+/* Does a process accept connections on this socket path? */
+static bool
+socket_is_live(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return live;
+}
+
 int
 vhbd_control_start(struct vhbd_daemon *d, const char *path, uint32_t mode, int gid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN };
 	mode_t old_mask;
+	struct stat st;
 	int ret;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -298,8 +313,20 @@ vhbd_control_start(struct vhbd_daemon *d, const char *path, uint32_t mode, int g
 	ctl.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ctl.listen_fd < 0 || ctl.stop_fd < 0 || ctl.ep < 0)
 		goto fail_errno;
-	/* A stale socket file from a crashed run would make bind() fail. */
-	unlink(path);
+	/* A stale socket from a crashed run would make bind() fail; never remove anything
+	 * that is not a socket (a mistyped --control must not delete a file).
+	 */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			ret = -EEXIST;
+			goto fail;
+		}
+		if (socket_is_live(&sa)) {
+			ret = -EADDRINUSE;	/* another daemon serves it */
+			goto fail;
+		}
+		unlink(path);
+	}
 	/* Nobody may connect before chmod/chown below: create it owner-only. Start-up is
 	 * single-threaded as far as file creation goes, so the process-wide umask is safe here.
 	 */

@@ -209,6 +209,14 @@ def run(tmp, ctl_path, prefix, vmsim, d):
     other.close()
     check(d.poll() is None, "daemon still running after quit on the control socket")
 
+    # A second daemon on the same control socket must not steal it.
+    p = subprocess.run([sys.argv[1], "-l", "0,1", "--no-huge", "-m", "128", "--no-pci",
+                        "--file-prefix", prefix + "-2", "--", "--control", ctl_path],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    check(p.returncode == 1 and b"Address already in use" in p.stdout,
+          "second daemon on a live control socket: exit 1, EADDRINUSE")
+    check("devices" in c.cmd("show devices"), "first daemon's control socket still served")
+
     # add / del socket.
     r = c.cmd("add socket extra.sock vm3")
     check(r.get("device") == "vm3" and os.path.exists(os.path.join(tmp, "extra.sock")),
@@ -367,6 +375,15 @@ def cli(daemon):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     out = p.stdout.decode(errors="replace")
     check(p.returncode == 1 and "no worker lcore" in out, "no worker lcore: clear error, exit 1")
+    # --control naming a regular file: refused, the file is left alone.
+    keep = os.path.join(tmp, "precious.txt")
+    with open(keep, "w") as f:
+        f.write("keep me")
+    p = subprocess.run(base + ["--control", keep], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    check(p.returncode == 1 and "control socket" in out and open(keep).read() == "keep me",
+          "--control on a regular file: exit 1, file untouched")
 
 
 if __name__ == "__main__":
