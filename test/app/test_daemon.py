@@ -337,7 +337,8 @@ def cli(daemon):
     base = [daemon, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci", "--file-prefix", prefix,
             "--", "--run-dir", tmp, "--socket", "vm1.sock", "--socket", "w.sock,name=web"]
     p = subprocess.run(base + ["-i", "--cmdline-file", cmds], input=b"show devices\n"
-                       b"show device web\nset target vm1 4G\nbogus words\nshow lcores\nquit\n",
+                       b"show device web\nset target vm1 4G\nbogus words\nshow lcores\n"
+                       b"he\t\nshow counters w\t\nquit\n",
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     out = p.stdout.decode(errors="replace")
     check(p.returncode == 0, "CLI: quit exits 0 (%d)" % p.returncode)
@@ -351,6 +352,8 @@ def cli(daemon):
     check("Command not found" in out, "CLI: unknown command reported")
     check(re.search(r"^lcore +devices +passes +busy passes +busy pct +idle pct$", out, re.M)
           is not None, "CLI: show lcores table")
+    check("this list" in out and "device:                web\ncounters:" in out,
+          "CLI: Tab completes command words and VM names")
     check("bye:" in out and not any(f.endswith(".sock") for f in os.listdir(tmp)),
           "CLI: quit removed the sockets")
     if failures:
