@@ -506,6 +506,12 @@ handle_msg(struct refback *rb)
 		if (q < RB_MAX_VQS && nfds > 0) {
 			int *slot = req == 12 ? &rb->vq[q].kick : req == 13 ? &rb->vq[q].call : NULL;
 
+			if (req == 12) {
+				struct pollfd kp = { .fd = fds[0], .events = POLLIN };
+
+				if (poll(&kp, 1, 0) == 1)
+					rb->kicks_presignalled++;
+			}
 			if (slot != NULL) {
 				if (*slot >= 0)
 					close(*slot);
@@ -553,6 +559,8 @@ handle_msg(struct refback *rb)
 		uint32_t off = g32(pl), csize = g32(pl + 4);
 
 		rb->set_config++;
+		if (off == 0 && csize >= 4)
+			rb->set_config_num_pages = g32(pl + 12);
 		if (off == 0 && csize >= 8) {
 			rb->actual = g32(pl + 12 + 4);
 			memcpy(rb->cfg + 4, pl + 12 + 4, 4);
@@ -705,4 +713,34 @@ rb_request_stats(struct refback *rb)
 	}
 	pthread_mutex_unlock(&rb->lock);
 	return ret;
+}
+
+int64_t
+rb_backend_msg(struct refback *rb, uint32_t req, uint32_t flags, void (*poll_cb)(void *),
+		void *arg, uint32_t *reply_flags)
+{
+	uint8_t msg[12 + 8];
+	unsigned int t;
+
+	p32(msg, req);
+	p32(msg + 4, flags);
+	p32(msg + 8, 0);
+	if (rb->slave < 0 || send(rb->slave, msg, 12, MSG_NOSIGNAL) != 12)
+		return -EIO;
+	if (!(flags & 0x8))
+		return 0;
+	for (t = 0; t < 400; t++) {
+		struct pollfd p = { .fd = rb->slave, .events = POLLIN };
+
+		poll_cb(arg);
+		if (poll(&p, 1, 5) == 1) {
+			if (read_full(rb->slave, msg, 20, NULL, NULL) < 0)
+				return -EIO;
+			*reply_flags = g32(msg + 4);
+			if (g32(msg) != req || g32(msg + 8) != 8)
+				return -EPROTO;
+			return (int64_t)g64(msg + 12);
+		}
+	}
+	return -ETIMEDOUT;
 }

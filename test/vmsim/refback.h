@@ -60,6 +60,8 @@ struct refback {
 	bool late_report_discard;	/* discard the previous report's ranges after its ack */
 	uint64_t prev_rep_gpa[32], prev_rep_len[32];
 	unsigned int prev_rep_n;
+	unsigned int kicks_presignalled;	/* kick fds readable when received */
+	uint32_t set_config_num_pages;	/* num_pages field of the last SET_CONFIG */
 
 	/* What happened. */
 	uint64_t neg_features, neg_pf;
@@ -90,6 +92,10 @@ int rb_start(struct refback *rb, const char *path, uint64_t features, uint64_t p
 void rb_stop(struct refback *rb);
 /* Move the target (num_pages) and send CONFIG_CHANGE_MSG when the channel exists. */
 int rb_set_target(struct refback *rb, uint32_t pages);
+/* Send a backend-channel message; with NEED_REPLY, wait (polling vmsim through poll_cb)
+ * for the reply and return its u64 (or -errno). */
+int64_t rb_backend_msg(struct refback *rb, uint32_t req, uint32_t flags,
+		void (*poll_cb)(void *), void *arg, uint32_t *reply_flags);
 /* Ask for stats: return the held buffer. */
 int rb_request_stats(struct refback *rb);
 

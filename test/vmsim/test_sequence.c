@@ -60,6 +60,12 @@ expect(unsigned int n, unsigned int *pos, uint32_t req, uint32_t flags, int line
 #define EXPECT(req, fl) expect(n, &pos, (req), (fl), __LINE__)
 
 static void
+poll_vm(void *arg)
+{
+	vms_vm_poll(arg, 1);
+}
+
+static void
 test_capture_f(void)
 {
 	char path[108];
@@ -143,6 +149,8 @@ test_capture_f(void)
 	CHECK_EQ(vms_vm_queue_index(vm, VMS_VQ_FREE_PAGE), -1);
 	/* The stats buffer was in the ring when the backend enabled the queue (F). */
 	CHECK(rb.stats_before_enable);
+	/* Kick eventfds arrive already signalled (F). */
+	CHECK_EQ(rb.kicks_presignalled, 4);
 
 	/* Two 1 MiB steps: exactly GET_CONFIG, request, ack, SET_CONFIG each. */
 	vms_vm_trace_clear(vm);
@@ -163,10 +171,22 @@ test_capture_f(void)
 	/* diff reached 0 in the last step: the work is not queued again (no extra read). */
 	CHECK_EQ(pos, n);
 	CHECK_EQ(rb.actual, 512);
+	CHECK_EQ(rb.set_config_num_pages, 512);	/* the cached num_pages echoed */
 	CHECK_EQ(rb.inflate_pfns, 512);
 	CHECK_EQ(rb.inflate_reqs, 2);
 	CHECK_EQ(rb.max_pfns_per_req, 256);
 	CHECK(rb.pfns_desc_order > rb.pfns_asc_order);
+
+	/* Backend channel (D.4): CONFIG_CHANGE with NEED_REPLY is answered u64 0 with flags
+	 * REPLY|VERSION; an unknown request is answered 1. */
+	{
+		uint32_t rf = 0;
+
+		CHECK_EQ(rb_backend_msg(&rb, 2, 0x9, poll_vm, vm, &rf), 0);
+		CHECK_EQ(rf, 0x5);
+		CHECK_EQ(rb_backend_msg(&rb, 77, 0x9, poll_vm, vm, &rf), 1);
+		CHECK_EQ(vms_vm_wait_target(vm, 512, 2000), 0);
+	}
 
 	/* Shutdown: ENABLE 0 for each queue (0x9), GET_VRING_BASE for each started one. */
 	vms_vm_trace_clear(vm);
