@@ -260,6 +260,11 @@ cmd_set_guest_size(struct vhbd_daemon *d, char **args, unsigned int nargs, struc
 	if (dev == NULL || !parse_size_arg(args[1], &bytes, r))
 		return;
 	ret = vhb_device_set_guest_size(dev, bytes);
+	if (ret == -EAGAIN) {
+		vhbd_reply_error(r, "not_connected", "%s: the guest's memory size is known once "
+			"it connected; 'set target' works before", args[0]);
+		return;
+	}
 	if (ret == 0)
 		ret = vhb_device_get_info(dev, &in);
 	if (ret != 0) {

@@ -145,7 +145,7 @@ def run(tmp, ctl_path, prefix, vmsim, d):
             ("set target vm1 1K", "invalid_argument"), ("set target vm1 lots", "invalid_argument"),
             ("set target vm1 99999999T", "out_of_range"),
             ("set stats-interval vm1 x", "invalid_argument"),
-            ("add socket vm1.sock", "exists"), ("del socket nope", "not_found"),
+            ("add socket vm1.sock", "exists"), ("set guest-size vm1 1G", "not_connected"), ("del socket nope", "not_found"),
             (" ".join(["w"] * 20), "bad_command")]
     for req, code in errs:
         r = c.cmd(req)
