@@ -234,6 +234,12 @@ def run(tmp, ctl_path, prefix, vmsim, d):
     check(dv["name"] == "vm2" and dv["state"] == "listening" and "counters" in dv and
           "guest_errors" in dv["counters"] and dv["features_offered"] == 6,
           "telemetry device,vm2")
+    want = {"name", "socket", "state", "lcore", "numa_node", "features_offered",
+            "features_negotiated", "guest_mem_bytes", "regions", "backing_page_size",
+            "target_pages", "actual_pages", "poison_val", "pages_in_balloon", "bytes_released",
+            "counters"}
+    check(set(dv) == want, "telemetry device: the documented keys (%s)" % (set(dv) ^ want))
+    check(g.get("pid") == d.pid, "telemetry greeting is this daemon's")
     _, gs = telemetry(prefix, "/vhost_balloon/guest_stats,vm1")
     check(gs["name"] == "vm1" and gs["age_ms"] == -1 and gs["updates"] == 0,
           "telemetry guest_stats before any guest")
