@@ -369,6 +369,64 @@ test_remap(void)
 	env_down(&e);
 }
 
+static void
+test_config_sizes_and_puff(void)
+{
+	struct env e;
+	struct vms_counters c;
+	struct vms_page_counts pc;
+	unsigned int n, i, gets = 0;
+
+	/* config_size 8 (no poison_val): GET/SET_CONFIG carry 8 bytes; the poison_val write
+	 * is dropped by QEMU (out of range), so no SET_CONFIG before DRIVER_OK. */
+	env_up(&e, "cfg8", F_ALL | 0x10, 0x228);
+	e.p.config_size = 8;
+	e.p.page_poison = true;
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	vms_vm_trace_clear(e.vm);
+	REQUIRE(vms_vm_start(e.vm) == 0);
+	n = vms_vm_trace(e.vm, tr, 4096);
+	CHECK(n > 0 && tr[0].request == VMS_REQ_SET_FEATURES);
+	for (i = 0; i < n; i++)
+		if (tr[i].request == VMS_REQ_GET_CONFIG) {
+			gets++;
+			CHECK_EQ(tr[i].size, 20);
+		}
+	CHECK_EQ(gets, 1);
+	REQUIRE(rb_set_target(&e.rb, 256) == 0);
+	CHECK_EQ(vms_vm_wait_target(e.vm, 256, 3000), 0);
+	CHECK_EQ(e.rb.actual, 256);
+	env_down(&e);
+
+	/* config_size 0: QEMU does not negotiate F_CONFIG and sends no GET_CONFIG; the guest
+	 * reads all ones. */
+	env_up(&e, "cfg0", F_ALL, 0x228);
+	e.p.config_size = 0;
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	CHECK_EQ(e.rb.neg_pf, 0x28);
+	env_down(&e);
+
+	/* A target larger than the guest: Linux runs out of puff, retries, never settles, and
+	 * the memory it kept is intact. */
+	env_up(&e, "puff", F_ALL, 0x228);
+	e.p.mem_bytes = 16ULL << 20;
+	e.p.oom_retry_ms = 20;
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	REQUIRE(vms_vm_start(e.vm) == 0);
+	REQUIRE(rb_set_target(&e.rb, 8192) == 0);
+	CHECK_EQ(vms_vm_wait_target(e.vm, 8192, 1500), -ETIMEDOUT);
+	vms_vm_counters(e.vm, &c);
+	vms_vm_page_counts(e.vm, &pc);
+	CHECK(c.out_of_puff >= 2);
+	CHECK_EQ(pc.balloon, pc.total - pc.kernel);
+	CHECK_EQ(e.rb.actual, pc.balloon);
+	CHECK_EQ(vms_vm_verify(e.vm, NULL), 0);
+	env_down(&e);
+}
+
 int
 main(void)
 {
@@ -379,5 +437,6 @@ main(void)
 	test_bad_backends();
 	test_injection();
 	test_remap();
+	test_config_sizes_and_puff();
 	return tst_done("vmsim-faults");
 }
