@@ -547,6 +547,16 @@ handle_msg(struct refback *rb)
 		uint32_t csize = g32(pl + 4);
 
 		rb->get_config++;
+		if (rb->blocking_config_change && rb->slave >= 0) {
+			uint8_t cm[20];
+			struct pollfd sp = { .fd = rb->slave, .events = POLLIN };
+
+			p32(cm, 2);
+			p32(cm + 4, 0x9);
+			p32(cm + 8, 0);
+			if (send(rb->slave, cm, 12, MSG_NOSIGNAL) == 12 && poll(&sp, 1, 2000) == 1)
+				(void)read_full(rb->slave, cm, 20, NULL, NULL);
+		}
 		if (csize > 256)
 			csize = 256;
 		memcpy(out, pl, 12);

@@ -53,6 +53,8 @@ struct refback {
 	bool no_notify;			/* set VRING_USED_F_NO_NOTIFY */
 	bool bad_get_config_size;	/* reply GET_CONFIG with a wrong size */
 	bool close_on_inflate;		/* close the socket when the first inflate arrives */
+	bool blocking_config_change;	/* on GET_CONFIG, first send CONFIG_CHANGE with NEED_REPLY
+					 * and wait for its reply (the D.4 deadlock) */
 	bool corrupt_on_deflate;	/* zero a page of the previous deflate request (a release
 					 * racing a deflate) */
 	uint32_t corrupt_pfn;

@@ -242,6 +242,16 @@ test_bad_backends(void)
 	CHECK(c.kicks_suppressed >= 3);
 	env_down(&e);
 
+	/* A backend that waits for a CONFIG_CHANGE reply before answering GET_CONFIG: QEMU
+	 * reads the reply synchronously and does not serve the backend channel meanwhile, so
+	 * this deadlocks (facts D.4). vmsim reproduces it as a timeout instead of hiding it. */
+	env_up(&e, "dead", F_ALL, 0x228);
+	e.rb.blocking_config_change = true;
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	CHECK_EQ(vms_vm_start(e.vm), -ETIMEDOUT);
+	env_down(&e);
+
 	/* The backend closes the socket in the middle of an inflate: errors, no hang. */
 	env_up(&e, "close", F_ALL, 0x228);
 	e.rb.close_on_inflate = true;
