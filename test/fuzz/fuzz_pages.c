@@ -203,8 +203,9 @@ in_reported_range(uint64_t gpa_pg)
 	for (i = 0; i < S.nranges; i++) {
 		const struct vhb_gpa_range *r = &S.ranges[i];
 
-		if (r->len != 0 && r->gpa + r->len > r->gpa && a < r->gpa + r->len &&
-		    r->gpa < a + PAGE)
+		/* The whole 4 KiB page: a partly reported page is still the guest's. */
+		if (r->len != 0 && r->gpa + r->len > r->gpa && a >= r->gpa &&
+		    a + PAGE <= r->gpa + r->len)
 			return true;
 	}
 	return false;
@@ -578,7 +579,7 @@ op_report(struct fz *f)
 		r->len = (m & 4) ? fz_u64(f) : ((uint64_t)(fz_u16(f) % 2048) << 12) +
 			((m & 8) ? (fz_u16(f) & 0xfff) : 0);
 	}
-	/* File pages reachable from a reported gpa may be released. */
+	/* File pages of a wholly reported gpa page may be released. */
 	S.gen++;
 	for (i = 0; i < S.nseg; i++) {
 		const struct seg *s = &S.seg[i];

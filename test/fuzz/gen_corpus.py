@@ -245,6 +245,13 @@ def gen_pages():
     p += inflate_run(0, 256, 256) + inflate_run(0, 0, 256)
     p += deflate_run(0, 0, 256)
     write(h, 'linux-2m', p)
+    # One piece short of a host page: nothing of it may go.
+    p = pg_header([(0x200, 0, 1024, SH2M, False, False)])
+    p += inflate_run(0, 0, 511) + inflate_run(0, 513, 511) + deflate_run(0, 1000, 24)
+    write(h, 'huge-one-short', p)
+    p = pg_header([(0x300, 8, 64, SH64K, False, False)])
+    p += inflate_run(0, 0, 15) + inflate_run(0, 17, 15) + inflate_run(0, 40, 24)
+    write(h, '64k-one-short', p)
     # Skewed region (file offset not host-page aligned), 64 KiB pages, then a report.
     p = pg_header([(0x400, 3, 1000, SH64K, False, False)])
     p += inflate_run(0, 0, 1000) + deflate_run(0, 13, 40)
@@ -253,8 +260,8 @@ def gen_pages():
     # Free page reporting: 2 and 4 MiB aligned blocks, unaligned and wrapping ones.
     p = pg_header([(0x200, 0, 1024, SH4K, False, False)])
     p += report([(0x200000, 2 << 20), (0x400000, 4 << 20)])
-    p += report([(0x200123, 0x3000), (0x201000, 0), (0xfffffffffffff000, 0x2000),
-                 (0, 0x300000)])
+    p += report([(0x200123, 0x3000)]) + report([(0x201000, 0), (0xfffffffffffff000, 0x2000)])
+    p += report([(0x3ff800, 0x2000)]) + report([(0, 0x300000)])
     p += inflate_run(0, 0, 256) + report([(0x200000, 4 << 20)]) + deflate_run(0, 0, 256)
     write(h, 'report', p)
     p = pg_header([(0x200, 0, 1024, SH2M, False, False)])
@@ -293,6 +300,16 @@ def gen_pages():
     p = pg_header([(0x100, 0, 300, SH4K, False, False), (0x100 + 300, 300, 700, SH16K, False, False)])
     p += inflate_run(0, 200, 400) + pg_anyrun(0, 0x100 + 250, 100, desc=True)
     p += report([((0x100 + 280) << 12, 64 << 12)]) + deflate_run(0, 250, 100)
+    p += pg_list(0, [0x22a, 0x22d, 0x22b, 0x22c, 0x229, 0x22e, 0x22c])
+    # More than 64 runs (sorted one by one) over the boundary.
+    p += pg_list(0, [0x200 + (i * 37) % 96 for i in range(96)])
+    # Sparse and scattered (radix sorted) with a run over the boundary.
+    sparse = []
+    for i in range(90):
+        sparse.append(0x100000 + 1000 * ((i * 7) % 90))
+        if i < 8:
+            sparse.append(0x229 + (i * 3) % 8)
+    p += pg_list(0, sparse, raw=True)
     write(h, 'adjacent', p)
     # Scattered first inflate (about 30 runs), as after boot.
     p = pg_header([(0x100, 0, 1024, SH4K, False, False)])
