@@ -157,10 +157,12 @@ handle_stats(struct vhb_device *dev, struct vhb_queue *q, const struct vhb_vring
 		len += n;
 	}
 	vhb_guest_stats_parse(buf, len, &fresh, &res);
-	if (res.tail_bytes != 0 || ch->total_len > sizeof(buf))
+	if (res.tail_bytes != 0 || ch->total_len > sizeof(buf)) {
+		cnt_add(dev, VHB_CNT(stats_bad_length), 1);
 		VHB_LOG_RATELIMIT(WARNING, ring, &dev->rl,
 				  "%s: stats buffer of %" PRIu64 " bytes is not whole 10-byte entries"
 				  " (or too long); tail ignored", dev->name, ch->total_len);
+	}
 	stats_store(dev, &fresh);
 	cnt_add(dev, VHB_CNT(stats_updates), 1);
 	q->stats_held = true;

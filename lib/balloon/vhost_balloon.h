@@ -86,6 +86,7 @@ struct vhb_device_counters {
 	uint64_t config_changes_sent;	/**< config-change messages to the frontend */
 	uint64_t get_config, set_config;
 	uint64_t guest_notifications;
+	uint64_t stats_bad_length;	/**< stats buffers not whole 10-byte entries (tail ignored) */
 };
 
 /** Latest guest memory statistics. */

@@ -17,6 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_common.h>
+
 #include "func_common.h"
 
 #define ALL_F	VHB_FEATURES_DEFAULT
@@ -379,6 +381,19 @@ scenario_stats(void)
 	vhb_device_get_guest_stats(dev, &gs);
 	printf("  %" PRIu64 " updates, free-memory %" PRIu64 " MiB\n", gs.updates,
 	       gs.val[4] / MiB);
+	/* Unknown tags are ignored; known ones in any order still land. */
+	{
+		static const uint16_t tags[] = { 5, 20, 4, 0xffff, 0 };
+
+		CHECK(vms_vm_set_stat_tags(vm, tags, RTE_DIM(tags)) == 0, "tags");
+		w.min_updates = gs.updates + 1;
+		w.memfree = 43 * MiB;
+		CHECK(vms_vm_set_stat(vm, VMS_STAT_MEMFREE, w.memfree) == 0, "set stat");
+		CHECK(func_poll_until(vm, stats_arrived, &w, 5000), "stats with unknown tags");
+		vhb_device_get_guest_stats(dev, &gs);
+		CHECK(gs.valid == ((1u << 0) | (1u << 4) | (1u << 5)), "valid %#x", gs.valid);
+		CHECK(counters(dev).stats_bad_length == 0, "whole entries");
+	}
 	/* Interval 0: no more requests; the last values stay. */
 	CHECK(vhb_device_set_stats_interval(dev, 0) == 0, "interval 0");
 	vms_vm_poll(vm, 1200);
@@ -386,7 +401,7 @@ scenario_stats(void)
 	u = gs.updates;
 	vms_vm_poll(vm, 1200);
 	vhb_device_get_guest_stats(dev, &gs);
-	CHECK(gs.updates == u && gs.val[4] == 42 * MiB, "stale stats kept");
+	CHECK(gs.updates == u && gs.val[4] == 43 * MiB, "stale stats kept");
 	CHECK(counters(dev).guest_errors == 0, "no guest errors");
 	vms_vm_destroy(vm);
 	CHECK(vhb_device_destroy(dev) == 0, "destroy");
@@ -394,7 +409,7 @@ scenario_stats(void)
 }
 
 static int
-report_case(bool poison)
+report_case(bool poison, bool hugetlbfs)
 {
 	struct vms_vm_params p;
 	struct vhb_device *dev;
@@ -411,7 +426,14 @@ report_case(bool poison)
 	p.mem_bytes = 128 * MiB;
 	p.free_percent = 50;
 	p.page_poison = poison;
+	if (hugetlbfs)
+		p.backing = VMS_BACKING_HUGETLBFS;
 	vm = func_vm(&p);
+	if (vm == NULL && hugetlbfs) {
+		printf("SKIP: hugetlbfs guest memory unavailable: %s\n", strerror(errno));
+		vhb_device_destroy(dev);
+		return FUNC_SKIP;
+	}
 	CHECK(vm != NULL, "vm");
 	before = vms_vm_allocated_bytes(vm);
 	n = vms_vm_report(vm, 8);
@@ -441,12 +463,15 @@ report_case(bool poison)
 }
 
 static int
-scenario_reporting(void)
+scenario_reporting(const char *backing)
 {
+	if (strcmp(backing, "hugetlbfs") == 0) {
+		printf("free page reporting (hugetlbfs 2 MiB guest, 128 MiB)\n");
+		return report_case(false, true);
+	}
 	printf("free page reporting (memfd 4 KiB guests, 128 MiB)\n");
-	report_case(false);
-	report_case(true);
-	return 0;
+	report_case(false, false);
+	return report_case(true, false);
 }
 
 static int
@@ -787,7 +812,7 @@ main(int argc, char **argv)
 	else if (strcmp(s, "stats") == 0)
 		rc = scenario_stats();
 	else if (strcmp(s, "reporting") == 0)
-		rc = scenario_reporting();
+		rc = scenario_reporting(argc > 2 ? argv[2] : "memfd");
 	else if (strcmp(s, "oom") == 0)
 		rc = scenario_oom();
 	else if (strcmp(s, "lifecycle") == 0)
