@@ -297,7 +297,8 @@ vhbd_cli_run_file(struct vhbd_daemon *d, const char *path)
 			VHBD_LOG(ERR, "%s:%u: %.*s", path, lineno, (int)strcspn(txt, "\n"), txt);
 			ret = -EINVAL;
 		} else if (r.failed) {
-			VHBD_LOG(WARNING, "%s:%u: %.*s", path, lineno, (int)strcspn(txt, "\n"), txt);
+			VHBD_LOG(WARNING, "%s:%u: %.*s", path, lineno, (int)strcspn(txt, "\n"),
+				txt);
 		} else {
 			fputs(txt, stdout);
 		}

@@ -176,7 +176,8 @@ vm_key(struct vhbd_vm *vm, const char *key, const char *val, bool allow_name,
 				VHBD_MAX_LCORES - 1);
 	} else if (strcmp(key, "stats-interval") == 0) {
 		if (parse_u32(val, &vm->stats_interval) != 0)
-			return fail(err, errlen, "stats-interval '%s': not a number of seconds", val);
+			return fail(err, errlen, "stats-interval '%s': not a number of seconds",
+				val);
 	} else {
 		return fail(err, errlen, "unknown key '%s' (expected %sfeatures, lcore, "
 			"stats-interval)", key, allow_name ? "name, " : "socket, ");
@@ -337,7 +338,8 @@ config_prescan(const char *path, char *err, size_t errlen)
 			continue;
 		if (*s == '[') {
 			if (s[strlen(s) - 1] != ']' || strlen(s) < 3)
-				ret = fail(err, errlen, "%s:%u: bad section header '%s'", path, line, s);
+				ret = fail(err, errlen, "%s:%u: bad section header '%s'", path,
+					line, s);
 			else if (strlen(s) - 2 >= CFG_NAME_LEN)
 				ret = fail(err, errlen, "%s:%u: section name too long", path, line);
 			section = true;
@@ -371,8 +373,8 @@ config_section(struct rte_cfgfile *cfg, const char *path, const char *sec,
 
 	if (!is_daemon) {
 		if (strncmp(sec, "vm ", 3) != 0 || !valid_name(sec + 3))
-			return fail(err, errlen, "%s:%u: unknown section [%s] (expected [daemon] or "
-				"[vm NAME], NAME of letters, digits, '-', '_', '.')", path,
+			return fail(err, errlen, "%s:%u: unknown section [%s] (expected [daemon] "
+				"or [vm NAME], NAME of letters, digits, '-', '_', '.')", path,
 				config_line(path, sec, NULL), sec);
 		vm_init(&vm);
 		snprintf(vm.name, sizeof(vm.name), "%s", sec + 3);
@@ -512,8 +514,8 @@ vhbd_parse_args(int argc, char **argv, struct vhbd_params *p, char *err, size_t 
 			ret = 0;
 			if (opt == '?') {
 				if (optopt != 0 && optopt < 256)
-					return fail(err, errlen, "unknown option '-%c' (see --help)",
-						optopt);
+					return fail(err, errlen,
+						"unknown option '-%c' (see --help)", optopt);
 				return fail(err, errlen, "unknown option '%s' (see --help)",
 					argv[optind - 1]);
 			}

@@ -128,8 +128,9 @@ vhbd_parse_features(const char *s, uint64_t *out, char *err, size_t errlen)
 				break;
 		}
 		if (i == NFEATURES) {
-			snprintf(err, errlen, "unknown feature '%.*s' (known: must-tell-host, stats, "
-				"deflate-on-oom, page-poison, reporting, or 'default')", (int)n, p);
+			snprintf(err, errlen, "unknown feature '%.*s' (known: must-tell-host, "
+				"stats, deflate-on-oom, page-poison, reporting, or 'default')",
+				(int)n, p);
 			return -EINVAL;
 		}
 		features |= 1ULL << feature_names[i].bit;

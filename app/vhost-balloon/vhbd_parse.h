@@ -29,7 +29,7 @@ int vhbd_parse_features(const char *s, uint64_t *out, char *err, size_t errlen);
 /* Feature bits -> "stats+reporting" (the same names); "none" for 0. */
 void vhbd_format_features(uint64_t features, char *buf, size_t len);
 
-/* "1,2,4-6" -> list of lcore ids (< VHBD_MAX_LCORES, no duplicates). Returns the count or -errno. */
+/* "1,2,4-6" -> lcore ids (< VHBD_MAX_LCORES, no duplicates). Returns the count or -errno. */
 int vhbd_parse_lcore_list(const char *s, unsigned int *lcores, unsigned int max);
 
 /* Bytes -> "1.50 GiB" style for humans. */

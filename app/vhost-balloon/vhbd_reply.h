@@ -18,7 +18,8 @@ enum vhbd_fmt {
 };
 
 #define VHBD_REPLY_DEPTH	6
-#define VHBD_REPLY_MAX		(1 << 20)	/* a reply bigger than this is truncated to an error */
+/* A reply bigger than this is replaced by a "too_big" error. */
+#define VHBD_REPLY_MAX		(1 << 20)
 #define VHBD_TABLE_COLS		16
 
 struct vhbd_table_cell {

@@ -197,7 +197,8 @@ test_options(void)
 	BAD("--socket 'a.sock,lcor=1': unknown key 'lcor'", "--socket", "a.sock,lcor=1");
 	BAD("--socket 'a.sock,lcore=x': lcore 'x': not an lcore id", "--socket", "a.sock,lcore=x");
 	BAD("lcore '128': not an lcore id", "--socket", "a.sock,lcore=128");
-	BAD("features 'stats+nope': unknown feature 'nope'", "--socket", "a.sock,features=stats+nope");
+	BAD("features 'stats+nope': unknown feature 'nope'", "--socket",
+		"a.sock,features=stats+nope");
 	BAD("stats-interval 'x': not a number", "--socket", "a.sock,stats-interval=x");
 	BAD("name 'a b': use letters", "--socket", "a.sock,name=a b");
 	BAD("VM name '': use letters", "--socket", "/tmp/");
@@ -208,7 +209,8 @@ test_options(void)
 	huge[sizeof(huge) - 1] = '\0';
 	BAD("--socket: argument too long", "--socket", huge);
 	BAD("name '0123456789012345678901234567890123456789012345678901234567890123' longer",
-		"--socket", "a.sock,name=0123456789012345678901234567890123456789012345678901234567890123");
+		"--socket", "a.sock,name=01234567890123456789012345678901234567890123456789"
+		"01234567890123");
 	BAD("--config given twice", "--config", write_config("ok.ini", "[daemon]\n"),
 		"--config", "x");
 	BAD("config /nonexistent/x.ini: No such file", "--config", "/nonexistent/x.ini");
@@ -300,7 +302,8 @@ test_config(void)
 	bad_config(__LINE__, "[vm a]\nsocket = x.sock\n[vm b]\nsocket = x.sock\n",
 		"%s:3: [vm b] socket 'x.sock' used twice");
 	bad_config(__LINE__, "[vm a]\nsocket = /tmp/0123456789012345678901234567890123456789"
-		"01234567890123456789012345678901234567890123456789012345678901234567890123456789\n",
+		"0123456789012345678901234567890123456789"
+		"0123456789012345678901234567890123456789\n",
 		"%s:2: [vm a] socket: socket: path longer than 107");
 }
 

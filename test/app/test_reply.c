@@ -14,7 +14,8 @@ expect(int line, struct vhbd_reply *r, const char *want)
 	const char *got = vhbd_reply_finish(r);
 
 	if (strcmp(got, want) != 0) {
-		fprintf(stderr, "test_reply.c:%d: FAIL:\n got: [%s]\nwant: [%s]\n", line, got, want);
+		fprintf(stderr, "test_reply.c:%d: FAIL:\n got: [%s]\nwant: [%s]\n", line, got,
+			want);
 		failures++;
 	}
 	vhbd_reply_free(r);
