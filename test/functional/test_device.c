@@ -96,6 +96,16 @@ scenario_inflate(const char *backing)
 	CHECK(c.bytes_released == expect, "released counter %" PRIu64, c.bytes_released);
 	CHECK(c.inflate_requests >= pages / VMS_PFNS_PER_REQ, "requests %" PRIu64,
 	      c.inflate_requests);
+	{
+		struct vms_counters vc;
+
+		/* We poll: the driver is told not to kick; it is told of every ack. */
+		vms_vm_counters(vm, &vc);
+		CHECK(vc.kicks_suppressed > 0, "VRING_USED_F_NO_NOTIFY seen by the driver");
+		CHECK(c.guest_notifications >= c.inflate_requests, "notifications %" PRIu64,
+		      c.guest_notifications);
+		CHECK(vc.interrupts > 0, "driver interrupted");
+	}
 	func_verify(vm, "after inflate");
 
 	func_balloon_to(dev, vm, 0);
