@@ -421,6 +421,14 @@ def cli(daemon):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     out = p.stdout.decode(errors="replace")
     check(p.returncode == 1 and "no worker lcore" in out, "no worker lcore: clear error, exit 1")
+    # Lcore choices EAL does not back.
+    for extra, msg in ((["--poll-lcores", "0"], "--poll-lcores: lcore 0 is not an EAL worker"),
+                       (["--poll-lcores", "5"], "--poll-lcores: lcore 5 is not an EAL worker"),
+                       (["--socket", "p.sock,lcore=0"], "VM p: lcore 0 is not a poll lcore")):
+        p = subprocess.run(base + extra, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=60)
+        out = p.stdout.decode(errors="replace")
+        check(p.returncode == 1 and msg in out, "%s: exit 1, '%s'" % (" ".join(extra), msg))
     # --control naming a regular file: refused, the file is left alone.
     keep = os.path.join(tmp, "precious.txt")
     with open(keep, "w") as f:
