@@ -369,6 +369,21 @@ def guests(tmp, c, prefix, vmsim, d_alive):
                     print(out[-3000:])
 
 
+def sockets_mode_group(base, tmp):
+    q = subprocess.Popen(base + ["--socket-mode", "0640", "--socket-group", "1", "--control",
+                                 "c.sock", "-i"], stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: os.path.exists(os.path.join(tmp, "c.sock")), 30, "control socket")
+        for f in ("vm1.sock", "w.sock", "c.sock"):
+            st = os.stat(os.path.join(tmp, f))
+            check(st.st_mode & 0o777 == 0o640 and st.st_gid == 1,
+                  "%s: mode %o gid %d (want 640, 1)" % (f, st.st_mode & 0o777, st.st_gid))
+    finally:
+        q.communicate(b"quit\n", timeout=60)
+    check(q.returncode == 0, "CLI quit after the permission check")
+
+
 def cli(daemon):
     """The interactive CLI (stdin not a terminal) and --cmdline-file: the same command table,
     text replies; quit stops the daemon cleanly; a bad line in the file is fatal with file:line."""
@@ -421,6 +436,11 @@ def cli(daemon):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     out = p.stdout.decode(errors="replace")
     check(p.returncode == 1 and "no worker lcore" in out, "no worker lcore: clear error, exit 1")
+    # Socket permissions and group on the VM sockets and the control socket (chown: root).
+    if os.geteuid() == 0:
+        sockets_mode_group(base, tmp)
+    else:
+        print("skip: socket group check needs root")
     # Lcore choices EAL does not back.
     for extra, msg in ((["--poll-lcores", "0"], "--poll-lcores: lcore 0 is not an EAL worker"),
                        (["--poll-lcores", "5"], "--poll-lcores: lcore 5 is not an EAL worker"),
