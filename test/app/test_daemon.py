@@ -197,6 +197,14 @@ def run(tmp, ctl_path, prefix, vmsim, d):
     half.raw(b"ices\n")
     check("devices" in half.line(), "half line completed later is answered")
     half.close()
+    # A last request without its newline is answered at EOF.
+    last = Ctl(ctl_path)
+    last.raw(b"show lcores")
+    last.s.shutdown(socket.SHUT_WR)
+    r = last.line()
+    check(r is not None and "lcores" in r and last.f.readline() == b"",
+          "request without newline answered at EOF, then closed")
+    last.close()
     # Many clients at once.
     many = [Ctl(ctl_path) for _ in range(20)]
     for m in many:
