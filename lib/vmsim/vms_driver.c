@@ -27,8 +27,8 @@ vms_kick(struct vms_vm *vm, int role)
 
 	if (q == NULL)
 		return -ENOENT;
-	/* virtqueue_kick_prepare() without EVENT_IDX: honour VRING_USED_F_NO_NOTIFY. */
-	if (vms_ring_no_notify(&q->ring)) {
+	/* virtqueue_kick_prepare(): avail_event with EVENT_IDX, else VRING_USED_F_NO_NOTIFY. */
+	if (!vms_ring_kick_prepare(&q->ring)) {
 		vm->c.kicks_suppressed++;
 		return 0;
 	}
@@ -400,6 +400,7 @@ vms_driver_probe(struct vms_vm *vm)
 		mem = vms_page_ptr(vm, vm->ring_page0 + r * vm->ring_pages);
 		memset(mem, 0, vm->ring_pages * VMS_PAGE_SIZE);
 		vms_ring_init(&q->ring, vm->p.vq_size, mem, 64);
+		q->ring.event_idx = (f & VMS_BIT(VMS_F_RING_EVENT_IDX)) != 0;
 	}
 	/* init_vqs(): prime the stats queue with one buffer and kick. */
 	if (f & VMS_BIT(VMS_F_STATS_VQ)) {
@@ -618,7 +619,12 @@ vms_vm_report(struct vms_vm *vm, unsigned int nblocks)
 		len[i] = (uint32_t)b[i].len;
 		wr[i] = true;	/* virtqueue_add_inbuf() */
 	}
-	ret = vms_ring_add(&q->ring, addr, len, wr, n);
+	/* virtqueue_use_indirect(): an indirect table for more than one buffer. */
+	if (vms_has_f(vm, VMS_F_RING_INDIRECT_DESC) && n > 1)
+		ret = vms_ring_add_indirect(&q->ring, vms_page_ptr(vm, vm->indirect_page),
+				vms_page_gpa(vm, vm->indirect_page), addr, len, wr, n);
+	else
+		ret = vms_ring_add(&q->ring, addr, len, wr, n);
 	if (ret < 0)
 		goto out_free;
 	q->outstanding++;

@@ -253,7 +253,8 @@ vms_mem_create(struct vms_vm *vm)
 	vm->ring_page0 = VMS_KERNEL_DATA_PAGES;
 	vm->pfnbuf_page = vm->ring_page0 + VMS_VQ_ROLES * vm->ring_pages;
 	vm->stats_page = vm->pfnbuf_page + 1;
-	vm->scratch_page = vm->stats_page + 1;
+	vm->indirect_page = vm->stats_page + 1;
+	vm->scratch_page = vm->indirect_page + 1;
 	if (vm->kernel_pages < vm->scratch_page + VMS_SCRATCH_PAGES + VMS_KERNEL_DATA_PAGES)
 		vm->kernel_pages = vm->scratch_page + VMS_SCRATCH_PAGES + VMS_KERNEL_DATA_PAGES;
 	if (vm->kernel_pages + 2048 > vm->npages) {

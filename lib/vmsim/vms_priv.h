@@ -76,7 +76,7 @@ struct vms_vm {
 	uint64_t kernel_pages;
 	uint64_t ring_page0;		/* first ring page */
 	uint64_t ring_pages;		/* pages per ring slot */
-	uint64_t pfnbuf_page, stats_page, scratch_page;
+	uint64_t pfnbuf_page, stats_page, indirect_page, scratch_page;
 
 	/* Connection. */
 	int sock;

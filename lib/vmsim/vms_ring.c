@@ -111,6 +111,58 @@ vms_ring_used_idx(const struct vms_ring *r)
 }
 
 bool
+vms_ring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+bool
+vms_ring_kick_prepare(struct vms_ring *r)
+{
+	uint16_t old = r->kick_old, nw = r->avail_idx;
+
+	r->kick_old = nw;
+	if (r->event_idx) {
+		/* avail_event lives after the used ring entries. */
+		uint16_t le = __atomic_load_n((const uint16_t *)(r->used + 4 + 8 * r->num),
+				__ATOMIC_ACQUIRE);
+
+		return vms_ring_need_event(vms_le16_get((const uint8_t *)&le), nw, old);
+	}
+	return !vms_ring_no_notify(r);
+}
+
+int
+vms_ring_add_indirect(struct vms_ring *r, uint8_t *table, uint64_t table_addr,
+		const uint64_t *addr, const uint32_t *len, const bool *writable, unsigned int n)
+{
+	uint16_t head;
+	unsigned int k;
+
+	if (n == 0 || r->num_free < 1)
+		return -ENOSPC;
+	/* alloc_indirect_split(): entries chained by next = i + 1. */
+	for (k = 0; k < n; k++) {
+		uint8_t *d = table + 16 * k;
+		uint16_t flags = writable[k] ? VMS_DESC_F_WRITE : 0;
+
+		if (k + 1 < n)
+			flags |= VMS_DESC_F_NEXT;
+		vms_le64_put(d, addr[k]);
+		vms_le32_put(d + 8, len[k]);
+		vms_le16_put(d + 12, flags);
+		vms_le16_put(d + 14, k + 1 < n ? (uint16_t)(k + 1) : 0);
+	}
+	head = r->free_head;
+	vms_ring_write_desc(r, head, table_addr, 16 * n, VMS_DESC_F_INDIRECT, 0);
+	r->free_head = r->next_free[head];
+	r->num_free--;
+	r->chain_len[head] = 1;
+	vms_ring_publish(r, head);
+	return head;
+}
+
+bool
 vms_ring_no_notify(const struct vms_ring *r)
 {
 	uint16_t le = __atomic_load_n((const uint16_t *)r->used, __ATOMIC_ACQUIRE);
@@ -145,5 +197,13 @@ vms_ring_get_used(struct vms_ring *r, uint16_t *id, uint32_t *len)
 	r->next_free[i] = r->free_head;
 	r->free_head = (uint16_t)raw_id;
 	r->num_free += n;
+	if (r->event_idx) {
+		uint16_t le;
+
+		/* virtqueue_get_buf_ctx_split(): used_event = last_used_idx, i.e. interrupt me
+		 * for the next one. used_event lives after the avail ring entries. */
+		vms_le16_put((uint8_t *)&le, r->last_used);
+		__atomic_store_n((uint16_t *)(r->avail + 4 + 2 * r->num), le, __ATOMIC_SEQ_CST);
+	}
 	return 1;
 }

@@ -21,6 +21,8 @@ struct vms_ring {
 	uint16_t next_free[VMS_RING_MAX];
 	uint16_t chain_len[VMS_RING_MAX];	/* descriptors in the chain headed here, 0 = free */
 	uint64_t bad_used;		/* used entries that named no outstanding head */
+	bool event_idx;			/* VIRTIO_F_RING_EVENT_IDX negotiated */
+	uint16_t kick_old;		/* avail idx at the last kick decision */
 };
 
 /* Bytes of a contiguous split ring with the used ring aligned to align bytes. */
@@ -40,6 +42,16 @@ int vms_ring_add(struct vms_ring *r, const uint64_t *addr, const uint32_t *len,
 int vms_ring_get_used(struct vms_ring *r, uint16_t *id, uint32_t *len);
 /* true if the device asked for no kicks (VRING_USED_F_NO_NOTIFY). */
 bool vms_ring_no_notify(const struct vms_ring *r);
+/* virtqueue_kick_prepare_split(): does the driver kick now? With EVENT_IDX it compares the
+ * device's avail_event with what was published since the last decision, otherwise it
+ * honours VRING_USED_F_NO_NOTIFY. */
+bool vms_ring_kick_prepare(struct vms_ring *r);
+/* vring_need_event() of the spec (2.7.10). */
+bool vms_ring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx);
+/* Add a chain of n buffers through an indirect table at table (device address table_addr):
+ * one ring descriptor with VIRTQ_DESC_F_INDIRECT. Returns the head or -ENOSPC. */
+int vms_ring_add_indirect(struct vms_ring *r, uint8_t *table, uint64_t table_addr,
+		const uint64_t *addr, const uint32_t *len, const bool *writable, unsigned int n);
 /* Device's used->idx (acquire). */
 uint16_t vms_ring_used_idx(const struct vms_ring *r);
 /* Raw access for fault injection. */

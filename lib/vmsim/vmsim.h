@@ -57,12 +57,15 @@ extern "C" {
 /** Bit helper: VMS_BIT(VMS_F_STATS_VQ). */
 #define VMS_BIT(b)		(1ULL << (b))
 
-/** Features the modelled Linux driver can accept (it implements split rings only, no
- *  indirect descriptors, no event index, no packed ring; those are declined if offered). */
+/** Features the modelled Linux driver can accept, as Linux does when they are offered: the
+ *  balloon bits, VERSION_1, and the split-ring features EVENT_IDX (used_event/avail_event)
+ *  and INDIRECT_DESC (a table for chains of more than one buffer: free page reports).
+ *  RING_PACKED is not implemented and is declined if offered. */
 #define VMS_DRIVER_FEATURES_ALL	(VMS_BIT(VMS_F_MUST_TELL_HOST) | VMS_BIT(VMS_F_STATS_VQ) | \
 				 VMS_BIT(VMS_F_DEFLATE_ON_OOM) | VMS_BIT(VMS_F_FREE_PAGE_HINT) | \
 				 VMS_BIT(VMS_F_PAGE_POISON) | VMS_BIT(VMS_F_REPORTING) | \
-				 VMS_BIT(VMS_F_VERSION_1))
+				 VMS_BIT(VMS_F_VERSION_1) | VMS_BIT(VMS_F_RING_EVENT_IDX) | \
+				 VMS_BIT(VMS_F_RING_INDIRECT_DESC))
 
 /** vhost-user protocol feature bits. */
 #define VMS_PF_MQ		0

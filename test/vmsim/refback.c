@@ -184,7 +184,18 @@ push_used(struct refback *rb, unsigned int q, uint16_t head, uint32_t len)
 	idx = g16(used + 2);
 	p32(used + 4 + 8 * (idx % v->num), head);
 	p32(used + 8 + 8 * (idx % v->num), len);
-	__atomic_store_n((uint16_t *)(used + 2), (uint16_t)(idx + 1), __ATOMIC_RELEASE);
+	__atomic_store_n((uint16_t *)(used + 2), (uint16_t)(idx + 1), __ATOMIC_SEQ_CST);
+	if (rb->neg_features & RB_F(29)) {
+		/* Signal only if used_event (after the avail ring) was crossed. */
+		uint8_t *avail = xlate(rb, v->avail, 6 + 2ULL * v->num);
+		uint16_t ev = avail != NULL ? g16(avail + 4 + 2 * v->num) : 0;
+
+		if ((uint16_t)(idx + 1 - ev - 1) >= (uint16_t)1) {
+			rb->signals_skipped++;
+			return;
+		}
+	}
+	rb->signals++;
 	if (!rb->no_signal && v->call >= 0 && write(v->call, &one, 8) < 0)
 		return;
 }
@@ -199,10 +210,24 @@ handle_chain(struct refback *rb, unsigned int q, uint16_t head)
 	unsigned int n = 0;
 	uint64_t cur_gpa[32] = { 0 }, cur_len[32] = { 0 };
 
+	uint8_t *table = desc;
+	uint16_t tnum = v->num;
+
 	if (desc == NULL)
 		return;
+	if (g16(desc + 16 * (head % v->num) + 12) & 4) {
+		/* VIRTQ_DESC_F_INDIRECT: walk the table instead (it is guest-physical). */
+		uint8_t *d = desc + 16 * (head % v->num);
+
+		table = gpa_ptr(rb, g64(d), g32(d + 8), NULL, NULL);
+		tnum = (uint16_t)(g32(d + 8) / 16);
+		if (table == NULL || tnum == 0)
+			return;
+		rb->indirect_chains++;
+		i = 0;
+	}
 	for (;;) {
-		uint8_t *d = desc + 16 * (i % v->num);
+		uint8_t *d = table + 16 * (i % tnum);
 		uint64_t addr = g64(d);
 		uint32_t len = g32(d + 8);
 		uint16_t flags = g16(d + 12);
@@ -277,7 +302,7 @@ handle_chain(struct refback *rb, unsigned int q, uint16_t head)
 		if (!(flags & 1))
 			break;
 		i = g16(d + 14);
-		if (n > v->num)
+		if (n > tnum)
 			break;
 	}
 	if (role == 4) {
@@ -345,6 +370,14 @@ serve_rings(struct refback *rb)
 
 			v->last_avail++;
 			handle_chain(rb, q, head);
+		}
+		if ((rb->neg_features & RB_F(29)) && !rb->no_avail_event && !rb->conn_closed) {
+			/* avail_event (after the used ring): kick me for the next one. */
+			uint8_t *ue = xlate(rb, v->used, 6 + 8ULL * v->num);
+
+			if (ue != NULL)
+				__atomic_store_n((uint16_t *)(ue + 4 + 8 * v->num), v->last_avail,
+						__ATOMIC_SEQ_CST);
 		}
 	}
 }

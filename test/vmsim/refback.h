@@ -55,6 +55,9 @@ struct refback {
 	bool close_on_inflate;		/* close the socket when the first inflate arrives */
 	bool blocking_config_change;	/* on GET_CONFIG, first send CONFIG_CHANGE with NEED_REPLY
 					 * and wait for its reply (the D.4 deadlock) */
+	bool no_avail_event;		/* EVENT_IDX: never write avail_event */
+	uint64_t indirect_chains;	/* chains that came through an indirect table */
+	uint64_t signals, signals_skipped;
 	bool corrupt_on_deflate;	/* zero a page of the previous deflate request (a release
 					 * racing a deflate) */
 	uint32_t corrupt_pfn;

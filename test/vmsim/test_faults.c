@@ -181,15 +181,15 @@ test_validate(void)
 	CHECK_EQ(e.rb.neg_features & 0x3f, 0x27);
 	env_down(&e);
 
-	/* A driver that declines STATS: reporting becomes queue 2; ring features offered are
-	 * declined (this driver model has no EVENT_IDX/INDIRECT). */
-	env_up(&e, "val4", F_ALL | (1ULL << 28) | (1ULL << 29), 0x228);
+	/* A driver that declines STATS: reporting becomes queue 2. Ring features offered are
+	 * accepted as Linux does (EVENT_IDX, INDIRECT_DESC); PACKED is declined. */
+	env_up(&e, "val4", F_ALL | (1ULL << 28) | (1ULL << 29) | (1ULL << 34), 0x228);
 	e.p.driver_features = VMS_DRIVER_FEATURES_ALL & ~VMS_BIT(VMS_F_STATS_VQ);
 	env_vm(&e);
 	REQUIRE(vms_vm_connect(e.vm) == 0);
 	REQUIRE(vms_vm_start(e.vm) == 0);
 	CHECK_EQ(vms_vm_queue_index(e.vm, VMS_VQ_REPORTING), 2);
-	CHECK_EQ(e.rb.neg_features, F_V1 | F_PF | 0x25);
+	CHECK_EQ(e.rb.neg_features, F_V1 | F_PF | (1ULL << 28) | (1ULL << 29) | 0x25);
 	env_down(&e);
 }
 
@@ -380,6 +380,51 @@ test_remap(void)
 }
 
 static void
+test_ring_features(void)
+{
+	struct env e;
+	struct vms_counters c;
+	struct vms_block blk[32];
+	int n;
+
+	/* EVENT_IDX with a backend that keeps avail_event current: a kick per request, and
+	 * interrupts gated by used_event still arrive. INDIRECT_DESC: a report of several
+	 * blocks travels as one descriptor pointing at a table. */
+	env_up(&e, "evidx", F_ALL | (1ULL << 28) | (1ULL << 29), 0x228);
+	e.p.free_percent = 40;
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	REQUIRE(vms_vm_start(e.vm) == 0);
+	REQUIRE(rb_set_target(&e.rb, 1024) == 0);
+	CHECK_EQ(vms_vm_wait_target(e.vm, 1024, 5000), 0);
+	vms_vm_counters(e.vm, &c);
+	CHECK(c.kicks >= 4);
+	CHECK_EQ(c.kicks_suppressed, 0);
+	CHECK(e.rb.signals >= 4);
+	n = vms_vm_report(e.vm, 4);
+	CHECK(n > 1);
+	CHECK_EQ(e.rb.indirect_chains, 1);
+	CHECK_EQ((int)e.rb.report_max_entries, n);
+	CHECK_EQ((int)vms_vm_last_report(e.vm, blk, 32), n);
+	CHECK_EQ(vms_vm_verify(e.vm, NULL), 0);
+	env_down(&e);
+
+	/* EVENT_IDX with a backend that never writes avail_event: Linux kicks once and then
+	 * stays quiet; a polling backend still sees every request. */
+	env_up(&e, "evq", F_ALL | (1ULL << 29), 0x228);
+	e.rb.no_avail_event = true;
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	REQUIRE(vms_vm_start(e.vm) == 0);
+	REQUIRE(rb_set_target(&e.rb, 1024) == 0);
+	CHECK_EQ(vms_vm_wait_target(e.vm, 1024, 5000), 0);
+	vms_vm_counters(e.vm, &c);
+	CHECK(c.kicks_suppressed >= 3);
+	CHECK_EQ(e.rb.inflate_pfns, 1024);
+	env_down(&e);
+}
+
+static void
 test_config_sizes_and_puff(void)
 {
 	struct env e;
@@ -448,5 +493,6 @@ main(void)
 	test_injection();
 	test_remap();
 	test_config_sizes_and_puff();
+	test_ring_features();
 	return tst_done("vmsim-faults");
 }

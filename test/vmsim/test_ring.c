@@ -144,6 +144,61 @@ test_fill_and_bad(void)
 	free(r);
 }
 
+static void
+test_event_idx(void)
+{
+	uint16_t num = 16, id;
+	uint8_t *mem = calloc(1, vms_ring_bytes(num, 64));
+	struct vms_ring *r = calloc(1, sizeof(*r));
+	uint64_t addr[2] = { 0x1000, 0x2000 };
+	uint32_t len[2] = { 8, 8 }, l;
+	bool wr[2] = { true, true };
+	uint8_t table[64];
+	int h;
+
+	REQUIRE(mem != NULL && r != NULL);
+	/* vring_need_event(): the spec's examples, with wrap. */
+	CHECK(vms_ring_need_event(0, 1, 0));
+	CHECK(!vms_ring_need_event(0, 2, 1));
+	CHECK(vms_ring_need_event(5, 6, 5));
+	CHECK(vms_ring_need_event(5, 8, 3));
+	CHECK(!vms_ring_need_event(9, 8, 3));
+	CHECK(vms_ring_need_event(65535, 0, 65535));
+	vms_ring_init(r, num, mem, 64);
+	r->event_idx = true;
+	/* avail_event 0: kick for the first buffer, not for the second. */
+	CHECK(vms_ring_add(r, addr, len, wr, 1) >= 0);
+	CHECK(vms_ring_kick_prepare(r));
+	CHECK(vms_ring_add(r, addr, len, wr, 1) >= 0);
+	CHECK(!vms_ring_kick_prepare(r));
+	/* The device moves avail_event to 2: the third buffer is kicked. NO_NOTIFY is ignored. */
+	vms_le16_put(r->used + 4 + 8 * num, 2);
+	vms_le16_put(r->used, VMS_USED_F_NO_NOTIFY);
+	CHECK(vms_ring_add(r, addr, len, wr, 1) >= 0);
+	CHECK(vms_ring_kick_prepare(r));
+	/* Taking a used entry publishes used_event = last_used. */
+	vms_le32_put(r->used + 4, 0);
+	vms_le16_put(r->used + 2, 1);
+	CHECK_EQ(vms_ring_get_used(r, &id, &l), 1);
+	CHECK_EQ(vms_le16_get(r->avail + 4 + 2 * num), 1);
+	/* Indirect: one ring descriptor with INDIRECT pointing at a 2-entry table. */
+	h = vms_ring_add_indirect(r, table, 0x9000, addr, len, wr, 2);
+	CHECK(h >= 0);
+	if (h >= 0) {
+		const uint8_t *d = r->desc + 16 * h;
+
+		CHECK_EQ(vms_le64_get(d), 0x9000);
+		CHECK_EQ(vms_le32_get(d + 8), 32);
+		CHECK_EQ(vms_le16_get(d + 12), VMS_DESC_F_INDIRECT);
+		CHECK_EQ(vms_le16_get(table + 12), VMS_DESC_F_NEXT | VMS_DESC_F_WRITE);
+		CHECK_EQ(vms_le16_get(table + 14), 1);
+		CHECK_EQ(vms_le16_get(table + 16 + 12), VMS_DESC_F_WRITE);
+		CHECK_EQ(vms_le64_get(table + 16), 0x2000);
+	}
+	free(mem);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -153,5 +208,6 @@ main(void)
 	test_wrap(32, 3);
 	test_wrap(128, 1);
 	test_fill_and_bad();
+	test_event_idx();
 	return tst_done("vmsim-ring");
 }
