@@ -153,7 +153,8 @@ test_values(void)
 static void
 test_options(void)
 {
-	char longpath[200], huge[600];
+	char longpath[200], huge[600], spec[32];
+	unsigned int i;
 
 	GOOD("--socket", "/tmp/a.sock", "--socket", "b.sock,name=web,features=stats+reporting,"
 		"lcore=1,stats-interval=3", "--stats-interval", "5", "--socket-mode", "0600",
@@ -211,6 +212,14 @@ test_options(void)
 	BAD("name '0123456789012345678901234567890123456789012345678901234567890123' longer",
 		"--socket", "a.sock,name=01234567890123456789012345678901234567890123456789"
 		"01234567890123");
+	/* At most VHBD_MAX_VMS sockets. */
+	vhbd_params_defaults(&p);
+	for (i = 0; i < VHBD_MAX_VMS; i++) {
+		snprintf(spec, sizeof(spec), "s%u.sock", i);
+		CHECK(vhbd_add_socket_spec(&p, spec, err, sizeof(err)) == 0);
+	}
+	CHECK(vhbd_add_socket_spec(&p, "one-more.sock", err, sizeof(err)) == -EINVAL &&
+		strstr(err, "too many sockets (at most 256)") != NULL);
 	BAD("--config given twice", "--config", write_config("ok.ini", "[daemon]\n"),
 		"--config", "x");
 	BAD("config /nonexistent/x.ini: No such file", "--config", "/nonexistent/x.ini");
@@ -237,6 +246,7 @@ bad_config(int line, const char *text, const char *want)
 static void
 test_config(void)
 {
+	char big[1100], text[1300];
 	const char *path;
 
 	path = write_config("good.ini",
@@ -301,6 +311,15 @@ test_config(void)
 	bad_config(__LINE__, "[vm a]\nfeatures = stats\n", "%s:1: [vm a] has no 'socket = PATH'");
 	bad_config(__LINE__, "[vm a]\nsocket = x.sock\n[vm b]\nsocket = x.sock\n",
 		"%s:3: [vm b] socket 'x.sock' used twice");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(text, sizeof(text), "[daemon]\n# %s\n", big);
+	bad_config(__LINE__, text, "%s:2: line too long");
+	snprintf(text, sizeof(text), "[daemon]\ncontrol = %.300s\n", big);
+	bad_config(__LINE__, text, "%s:2: value too long");
+	snprintf(text, sizeof(text), "[vm %.70s]\nsocket = a\n", big);
+	bad_config(__LINE__, text, "%s:1: section name too long");
+	bad_config(__LINE__, "[daemon]\nrun-dir =  \n", "%s:2: empty value for 'run-dir'");
 	bad_config(__LINE__, "[vm a]\nsocket = /tmp/0123456789012345678901234567890123456789"
 		"0123456789012345678901234567890123456789"
 		"0123456789012345678901234567890123456789\n",
