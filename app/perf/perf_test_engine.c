@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 
@@ -165,6 +166,19 @@ record_range(void *arg, uint32_t region, uint64_t gpa, uint64_t off, uint64_t le
 	rs->n++;
 }
 
+/*
+ * Sleep 1 ms before a timed section: populating burns this thread's time slice,
+ * and on a shared machine the scheduler would otherwise preempt the (millisecond
+ * long) measurement right away.
+ */
+static void
+fresh_slice(void)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -196,6 +210,7 @@ run_engine(struct perf_mem *m, struct vhb_balloon_pages *bp, const uint32_t *pfn
 	vhb_balloon_pages_set_release_mode(bp, mode);
 	vhb_balloon_pages_set_observer(bp, record != NULL ? record_range : NULL, record);
 	vhb_balloon_pages_get_stats(bp, &before);
+	fresh_slice();
 	c0 = rte_rdtsc();
 	for (i = 0; i < n; i += req)
 		vhb_balloon_pages_inflate(bp, pfns + i, (uint32_t)(n - i < req ? n - i : req));
@@ -217,6 +232,7 @@ run_raw(struct perf_mem *m, const struct ranges *rs, uint64_t *cycles, uint64_t 
 	ret = perf_mem_populate(m);
 	if (ret != 0)
 		return ret;
+	fresh_slice();
 	c0 = rte_rdtsc();
 	for (i = 0; i < rs->n; i++)
 		if (fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,

@@ -77,7 +77,7 @@ builder_feed(struct run_builder *b, uint64_t p)
 }
 
 /* Feed PFNs [p, p + len), all above every PFN fed before. */
-static void
+static inline __attribute__((always_inline)) void
 builder_feed_run(struct run_builder *b, uint64_t p, uint64_t len)
 {
 	while (len > 0) {
