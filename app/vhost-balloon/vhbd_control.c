@@ -216,8 +216,16 @@ accept_clients(void)
 
 	for (;;) {
 		fd = accept4(ctl.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/* Out of fds the pending connection stays queued and the listen fd stays
+			 * readable: pause instead of spinning until some fd is closed.
+			 */
+			if (errno == EMFILE || errno == ENFILE) {
+				VHBD_LOG(WARNING, "control: out of file descriptors");
+				usleep(100000);
+			}
 			return;
+		}
 		for (i = 0; i < VHBD_CONTROL_MAX_CLIENTS && ctl.clients[i] != NULL; i++)
 			;
 		c = i < VHBD_CONTROL_MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
