@@ -432,8 +432,15 @@ vms_vm_start(struct vms_vm *vm)
 		return -EALREADY;
 	if (vm->probe_failed)
 		return -ENODEV;
-	if (vm->probed)
-		return vms_vhost_start(vm);	/* resume after vms_vm_stop() */
+	if (vm->probed) {
+		/* Resume after vms_vm_stop() or a reconnect: vhost_dev_start only. Requests in
+		 * flight are served again from the base; the balloon work picks up where it was
+		 * (Linux's tell_host would still be waiting for its ack). */
+		ret = vms_vhost_start(vm);
+		if (ret == 0 && vm->num_pages != vm->last_num_pages)
+			vm->work_pending = true;
+		return ret;
+	}
 	/* Feature negotiation happens inside QEMU; the backend sees the result only in
 	 * SET_FEATURES at DRIVER_OK. */
 	vm->feat.accepted = vms_driver_accept(vm, vm->feat.offered);

@@ -168,5 +168,6 @@ int vms_collect_used(struct vms_vm *vm);
 int vms_vhost_start(struct vms_vm *vm);
 uint64_t vms_driver_accept(const struct vms_vm *vm, uint64_t offered);
 int vms_send_mem_table(struct vms_vm *vm);
+void vms_vm_sync_bases(struct vms_vm *vm);
 
 #endif /* VMS_PRIV_H */

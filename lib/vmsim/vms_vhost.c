@@ -83,7 +83,10 @@ vms_vm_connect(struct vms_vm *vm)
 	vm->connected = true;
 	vm->realized = false;
 	vm->started = false;
-	vm->probed = false;
+	/* A new connection of a guest that ran before (QEMU after a backend restart): the
+	 * driver keeps its rings and balloon; queues resume from the used index, as QEMU syncs
+	 * last_avail_idx to the used index when the connection broke. */
+	vms_vm_sync_bases(vm);
 	vm->probe_failed = false;
 	memset(&vm->feat, 0, sizeof(vm->feat));
 	vm->nshadow = 0;
@@ -418,6 +421,21 @@ vms_vhost_start(struct vms_vm *vm)
 	}
 	vm->started = true;
 	return 0;
+}
+
+void
+vms_vm_sync_bases(struct vms_vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < VMS_MAX_VQS; i++) {
+		struct vms_vq *q = &vm->vq[i];
+
+		if (!q->started)
+			continue;
+		q->last_base = vms_ring_used_idx(&q->ring);
+		q->started = false;
+	}
 }
 
 int

@@ -105,6 +105,7 @@ vms_vm_disconnect(struct vms_vm *vm)
 	if (vm == NULL)
 		return;
 	vms_conn_lost(vm);
+	vms_vm_sync_bases(vm);
 	vm->started = false;
 	vm->realized = false;
 	for (i = 0; i < VMS_MAX_VQS; i++) {

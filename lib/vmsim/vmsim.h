@@ -258,7 +258,9 @@ struct vms_vm;
  *  mount, ENOSPC no hugepages). */
 struct vms_vm *vms_vm_create(const struct vms_vm_params *p);
 
-/** Connect and run QEMU's realize: GET_FEATURES, [GET/SET_PROTOCOL_FEATURES, GET_QUEUE_NUM,
+/** Connect and run QEMU's realize (again after vms_vm_disconnect() or a lost connection:
+ *  the guest keeps its rings and balloon, and the next vms_vm_start() resumes the queues
+ *  from their used index, as QEMU does when a connection broke): GET_FEATURES, [GET/SET_PROTOCOL_FEATURES, GET_QUEUE_NUM,
  *  GET_MAX_MEM_SLOTS, SET_BACKEND_REQ_FD], SET_OWNER, GET_FEATURES, SET_VRING_CALL +
  *  SET_VRING_ERR per vq. -EPROTO if config_size > 0 and the backend lacks PF_CONFIG
  *  (QEMU's realize error). */

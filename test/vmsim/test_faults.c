@@ -425,6 +425,62 @@ test_ring_features(void)
 }
 
 static void
+test_reconnect(void)
+{
+	struct env e;
+	unsigned int n, i;
+	int base0 = -1, base2 = -1;
+
+	/* A clean reconnect: realize again, then resume from the used indexes. */
+	env_up(&e, "recon", F_ALL, 0x228);
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	REQUIRE(vms_vm_start(e.vm) == 0);
+	REQUIRE(rb_set_target(&e.rb, 512) == 0);
+	CHECK_EQ(vms_vm_wait_target(e.vm, 512, 5000), 0);
+	vms_vm_disconnect(e.vm);
+	CHECK(!vms_vm_connected(e.vm));
+	vms_vm_trace_clear(e.vm);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	REQUIRE(vms_vm_start(e.vm) == 0);
+	n = vms_vm_trace(e.vm, tr, 4096);
+	for (i = 0; i < n; i++) {
+		if (tr[i].request != VMS_REQ_SET_VRING_BASE)
+			continue;
+		if (tr[i].index == 0)
+			base0 = (int)tr[i].value;
+		if (tr[i].index == 2)
+			base2 = (int)tr[i].value;
+	}
+	CHECK_EQ(base0, 2);	/* two inflate requests were used */
+	CHECK_EQ(base2, 0);	/* the held stats buffer is offered again */
+	CHECK_EQ(count(e.vm, VMS_REQ_GET_CONFIG, 0, true), 0);	/* no re-probe */
+	REQUIRE(rb_set_target(&e.rb, 1024) == 0);
+	CHECK_EQ(vms_vm_wait_target(e.vm, 1024, 5000), 0);
+	CHECK_EQ(e.rb.inflate_pfns, 1024);
+	CHECK_EQ(vms_vm_verify(e.vm, NULL), 0);
+	env_down(&e);
+
+	/* The backend drops the connection with an inflate in flight; after the reconnect the
+	 * request is served again from the base and the balloon reaches the target. */
+	env_up(&e, "recon2", F_ALL, 0x228);
+	e.rb.close_on_inflate = true;
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	REQUIRE(vms_vm_start(e.vm) == 0);
+	REQUIRE(rb_set_target(&e.rb, 512) == 0);
+	CHECK(vms_vm_wait_target(e.vm, 512, 5000) < 0);
+	e.rb.close_on_inflate = false;
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	REQUIRE(vms_vm_start(e.vm) == 0);
+	CHECK_EQ(vms_vm_wait_target(e.vm, 512, 5000), 0);
+	CHECK_EQ(e.rb.actual, 512);
+	CHECK_EQ(e.rb.inflate_pfns, 512);
+	CHECK_EQ(vms_vm_verify(e.vm, NULL), 0);
+	env_down(&e);
+}
+
+static void
 test_config_sizes_and_puff(void)
 {
 	struct env e;
@@ -494,5 +550,6 @@ main(void)
 	test_remap();
 	test_config_sizes_and_puff();
 	test_ring_features();
+	test_reconnect();
 	return tst_done("vmsim-faults");
 }
