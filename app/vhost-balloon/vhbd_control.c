@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Control socket. Everything is non-blocking and bounded: a request line is at most
- * VHBD_LINE_MAX bytes (longer: a "too_long" error, then the connection is closed), replies a
- * client does not read pile up to VHBD_CONTROL_MAX_OUT before it is dropped, and a client that
- * sends half a line only holds its own buffer. No poll lcore is involved.
+ * VHBD_LINE_MAX bytes (longer: a "too_long" error, then the connection is closed); once a
+ * client has VHBD_CONTROL_OUT_HIGH bytes of replies it has not read, its further requests are
+ * left unread in its socket (it only stalls itself); a client that sends half a line only
+ * holds its own buffer. No poll lcore is involved.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,7 +70,8 @@ client_watch(struct ctl_client *c)
 {
 	struct epoll_event ev = { .data.ptr = c };
 
-	ev.events = (c->closing ? 0 : EPOLLIN) | (c->outlen > 0 ? EPOLLOUT : 0);
+	ev.events = (c->closing || c->outlen >= VHBD_CONTROL_OUT_HIGH ? 0 : EPOLLIN) |
+		(c->outlen > 0 ? EPOLLOUT : 0);
 	epoll_ctl(ctl.ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -153,7 +155,8 @@ client_lines(struct ctl_client *c)
 	char *nl;
 	size_t n;
 
-	while (!c->closing && (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
+	while (!c->closing && c->outlen < VHBD_CONTROL_OUT_HIGH &&
+			(nl = memchr(c->in, '\n', c->inlen)) != NULL) {
 		*nl = '\0';
 		n = nl - c->in + 1;
 		if (strlen(c->in) != n - 1) {
@@ -165,7 +168,7 @@ client_lines(struct ctl_client *c)
 		memmove(c->in, c->in + n, c->inlen - n);
 		c->inlen -= n;
 	}
-	if (!c->closing && c->inlen == sizeof(c->in)) {
+	if (!c->closing && c->inlen == sizeof(c->in) && memchr(c->in, '\n', c->inlen) == NULL) {
 		c->closing = true;
 		return client_error(c, "too_long", "request longer than 4095 bytes; closing");
 	}
@@ -178,7 +181,8 @@ client_read(struct ctl_client *c)
 	ssize_t n;
 
 	for (;;) {
-		if (c->closing)
+		/* Replies the client has not read yet: leave its requests in the socket. */
+		if (c->closing || c->outlen >= VHBD_CONTROL_OUT_HIGH)
 			return true;
 		n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
@@ -279,6 +283,11 @@ control_thread(void *arg)
 				continue;
 			}
 			if (!client_flush(c)) {
+				client_close(c);
+				continue;
+			}
+			/* Output drained: run the requests that waited in the buffer. */
+			if (c->inlen > 0 && !client_lines(c)) {
 				client_close(c);
 				continue;
 			}

@@ -11,7 +11,10 @@
 #include "vhbd_daemon.h"
 
 #define VHBD_CONTROL_MAX_CLIENTS	64
-#define VHBD_CONTROL_MAX_OUT		(4u << 20)	/* unread replies before we hang up */
+/* Unread replies after which a client's requests wait (it stalls only itself). */
+#define VHBD_CONTROL_OUT_HIGH		(64u << 10)
+/* Hard bound of one client's pending output: the high mark plus one largest reply. */
+#define VHBD_CONTROL_MAX_OUT		(VHBD_CONTROL_OUT_HIGH + (1u << 20) + 4096)
 
 /* Create the socket (mode, gid -1: unchanged) and start its thread. */
 int vhbd_control_start(struct vhbd_daemon *d, const char *path, uint32_t mode, int gid);

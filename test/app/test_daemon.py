@@ -183,16 +183,23 @@ def run(tmp, ctl_path, prefix, vmsim, d):
         closed = True
     check(closed, "oversized request: connection closed")
     big.close()
-    # A client that never reads its replies is dropped, and others still get served.
+    # A client that never reads its replies stalls only itself: the daemon stops reading its
+    # requests, serves everyone else, and carries on with it once it reads.
     flood = Ctl(ctl_path)
     flood.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    flood.s.settimeout(5)
+    flood.s.settimeout(2)
+    sent = 0
     try:
         for _ in range(200000):
             flood.raw(b"help\n" * 64)
+            sent += 64
     except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError):
         pass
+    check(sent < 200000 * 64, "non-reading client is pushed back (%d requests sent)" % sent)
     check("devices" in other.cmd("show devices"), "non-reading client does not stall others")
+    flood.s.settimeout(20)
+    first = flood.line()
+    check(first is not None and "commands" in first, "stalled client gets its replies later")
     flood.close()
     half.raw(b"ices\n")
     check("devices" in half.line(), "half line completed later is answered")
