@@ -31,6 +31,7 @@ struct vmsim_opts {
 	uint64_t duration_ms;		/* 0: until a signal */
 	bool quiet;
 	bool trace;			/* dump the message trace at exit */
+	bool reconnect;			/* on a lost backend: connect again and resume */
 };
 
 /* vmsim_opts.c */

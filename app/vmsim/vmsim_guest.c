@@ -148,6 +148,17 @@ vmsim_run_guest(const struct vmsim_opts *o, unsigned int idx)
 	while (!vmsim_stop && now_ms() < deadline) {
 		/* Returns after each step, so a target change is seen when the guest reads it. */
 		ret = vms_vm_poll(vm, 20);
+		if (ret < 0 && o->reconnect && !vmsim_stop) {
+			printf("[%s] backend lost (%s): reconnecting\n", name, strerror(-ret));
+			vms_vm_disconnect(vm);
+			ret = vms_vm_connect(vm);
+			if (ret == 0)
+				ret = vms_vm_start(vm);
+			if (ret == 0) {
+				printf("[%s] reconnected, guest resumed\n", name);
+				continue;
+			}
+		}
 		if (ret < 0) {
 			printf("[%s] backend failure: %s\n", name, strerror(-ret));
 			status = VMSIM_EXIT_ERROR;

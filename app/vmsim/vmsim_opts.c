@@ -13,7 +13,7 @@ enum {
 	OPT_NUM_VQS, OPT_VQ_SIZE, OPT_CONFIG_SIZE, OPT_DECLINE, OPT_POISON, OPT_INIT_ON_FREE,
 	OPT_NO_INIT_ON_ALLOC, OPT_ACK, OPT_FREE, OPT_STATS, OPT_REPORT_EVERY, OPT_REPORT_BLOCKS,
 	OPT_VERIFY_EVERY, OPT_EXIT_AFTER_SETTLE, OPT_DURATION, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
-	OPT_QUIET, OPT_LOG, OPT_TRACE, OPT_HELP, OPT_REUSE_REPORTED,
+	OPT_QUIET, OPT_LOG, OPT_TRACE, OPT_HELP, OPT_REUSE_REPORTED, OPT_RECONNECT,
 };
 
 static const struct option long_opts[] = {
@@ -46,6 +46,7 @@ static const struct option long_opts[] = {
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "reuse-reported", no_argument, NULL, OPT_REUSE_REPORTED },
+	{ "reconnect", no_argument, NULL, OPT_RECONNECT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -86,6 +87,8 @@ vmsim_usage(const char *prog)
 		"  --exit-after-settle     exit once the balloon has settled after a change\n"
 		"  --duration DUR          run this long (default: until SIGINT/SIGTERM)\n"
 		"  --connect-timeout DUR   wait for the socket to appear (default 10s)\n"
+		"  --reconnect             when the backend goes away, connect again (within\n"
+		"                          --connect-timeout) and resume the running guest\n"
 		"  --timeout DUR           reply and ack timeout (default 5s)\n"
 		"  --quiet | --log | --trace\n\n"
 		"Exit status: 0 ok, 1 backend/protocol error, 2 usage, 3 guest memory corrupted.\n",
@@ -375,6 +378,9 @@ vmsim_parse(int argc, char **argv, struct vmsim_opts *o)
 			break;
 		case OPT_REUSE_REPORTED:
 			o->vm.reuse_reported = true;
+			break;
+		case OPT_RECONNECT:
+			o->reconnect = true;
 			break;
 		case 'h':
 		case OPT_HELP:

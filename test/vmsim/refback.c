@@ -239,6 +239,7 @@ handle_chain(struct refback *rb, unsigned int q, uint16_t head)
 			uint32_t k, cnt = len / 4, prev = 0;
 
 			if (role == 0 && rb->close_on_inflate) {
+				rb->close_on_inflate = false;	/* once */
 				close(rb->cfd);
 				rb->cfd = -1;
 				rb->conn_closed = true;

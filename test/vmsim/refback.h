@@ -52,7 +52,7 @@ struct refback {
 	bool no_signal;			/* never write the call eventfds */
 	bool no_notify;			/* set VRING_USED_F_NO_NOTIFY */
 	bool bad_get_config_size;	/* reply GET_CONFIG with a wrong size */
-	bool close_on_inflate;		/* close the socket when the first inflate arrives */
+	bool close_on_inflate;		/* close the socket when an inflate arrives (once) */
 	bool blocking_config_change;	/* on GET_CONFIG, first send CONFIG_CHANGE with NEED_REPLY
 					 * and wait for its reply (the D.4 deadlock) */
 	bool no_avail_event;		/* EVENT_IDX: never write avail_event */

@@ -159,6 +159,32 @@ test_corruption_exit(void)
 }
 
 static void
+test_reconnect(void)
+{
+	char path[108];
+	struct refback rb;
+	pid_t pid;
+	int st;
+	const char *argv[] = { bin, "--socket", path, "--mem", "32M", "--reconnect",
+		"--exit-after-settle", "--duration", "20s", NULL };
+
+	tst_sock_path(path, sizeof(path), "app5");
+	REQUIRE(rb_start(&rb, path, F_ALL, 0x228) == 0);
+	rb.close_on_inflate = true;
+	rb_set_target(&rb, 1024);
+	pid = spawn(argv);
+	st = wait_exit(pid, 20000);
+	CHECK_EQ(st, 0);
+	CHECK(output_has("reconnected, guest resumed"));
+	CHECK(output_has("target 1024 pages (4 MiB): actual 1024"));
+	CHECK_EQ(rb.actual, 1024);
+	CHECK_EQ(rb.inflate_pfns, 1024);
+	if (st != 0 || tst_failures)
+		dump_output();
+	rb_stop(&rb);
+}
+
+static void
 test_errors(void)
 {
 	char path[108];
@@ -217,6 +243,7 @@ main(int argc, char **argv)
 	test_late_socket_and_settle();
 	test_corruption_exit();
 	test_errors();
+	test_reconnect();
 	test_many_and_signal();
 	unlink(outpath);
 	return tst_done("vmsim-app");
