@@ -713,3 +713,46 @@ vms_vm_churn(struct vms_vm *vm, uint64_t npages)
 	}
 	return (int64_t)got;
 }
+
+int
+vms_vm_reboot(struct vms_vm *vm)
+{
+	unsigned int i;
+	int ret;
+
+	if (vm == NULL)
+		return -EINVAL;
+	if (!vm->started)
+		return -EAGAIN;
+	/* remove_common(): "There might be pages left in the balloon: free them." */
+	while (vm->num_pages > 0 && vm->nballoon > 0) {
+		ret = leak_balloon(vm, vm->num_pages);
+		if (ret < 0)
+			return ret;
+	}
+	ret = vms_cfg_write32(vm, VMS_CFG_ACTUAL, vm->num_pages);
+	if (ret < 0)
+		return ret;
+	/* virtio_reset_device(): QEMU's set_status(0) stops vhost. */
+	ret = vms_vm_stop(vm);
+	if (ret < 0)
+		return ret;
+	/* A reset device starts its queues from 0; the new driver builds new rings. */
+	for (i = 0; i < VMS_MAX_VQS; i++) {
+		struct vms_vq *q = &vm->vq[i];
+
+		q->role = -1;
+		q->set_up = false;
+		q->quarantined = false;
+		q->broken = false;
+		q->outstanding = 0;
+		q->last_base = 0;
+	}
+	for (i = 0; i < VMS_VQ_ROLES; i++)
+		vm->role_idx[i] = -1;
+	vm->probed = false;
+	vm->work_pending = false;
+	vm->fph_pending = false;
+	vm->work_not_before_ns = 0;
+	return vms_vm_start(vm);
+}

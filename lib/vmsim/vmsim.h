@@ -339,6 +339,12 @@ unsigned int vms_vm_last_report(const struct vms_vm *vm, struct vms_block *out, 
  *  (Linux's OOM notifier). Returns pages leaked, -ENOTSUP if not negotiated. */
 int vms_vm_oom(struct vms_vm *vm);
 
+/** Guest reboot (or driver unbind + rebind): Linux's remove_common() deflates the whole
+ *  balloon (256 PFNs per request, each acked) and writes actual once, the device is reset
+ *  (QEMU stops vhost: SET_VRING_ENABLE 0, GET_VRING_BASE), then the driver probes again on
+ *  fresh rings (BASE 0) as in vms_vm_start(). Guest memory keeps its data. */
+int vms_vm_reboot(struct vms_vm *vm);
+
 /** Re-send the memory table as QEMU's vhost_commit does. flags: VMS_REMAP_*. */
 #define VMS_REMAP_TOGGLE_SPLIT	0x1	/**< contiguous guest (split_regions false) only:
 					 *   one region <-> two adjacent regions on the same file

@@ -481,6 +481,46 @@ test_reconnect(void)
 }
 
 static void
+test_reboot(void)
+{
+	struct env e;
+	unsigned int n, i, reads = 0;
+	int first_enable0 = -1, last_setcfg = -1, bases_nonzero = 0;
+
+	env_up(&e, "reboot", F_ALL, 0x228);
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	REQUIRE(vms_vm_start(e.vm) == 0);
+	REQUIRE(rb_set_target(&e.rb, 1024) == 0);
+	CHECK_EQ(vms_vm_wait_target(e.vm, 1024, 5000), 0);
+	vms_vm_trace_clear(e.vm);
+	CHECK_EQ(vms_vm_reboot(e.vm), 0);
+	/* Everything deflated and acked before the reset; actual 0 written once. */
+	CHECK_EQ(e.rb.deflate_pfns, 1024);
+	CHECK_EQ(e.rb.in_balloon, 0);
+	n = vms_vm_trace(e.vm, tr, 4096);
+	for (i = 0; i < n; i++) {
+		if (tr[i].request == VMS_REQ_SET_CONFIG && first_enable0 < 0)
+			last_setcfg = (int)i;
+		if (tr[i].request == VMS_REQ_SET_VRING_ENABLE && tr[i].value == 0 && first_enable0 < 0)
+			first_enable0 = (int)i;
+		if (tr[i].request == VMS_REQ_SET_VRING_BASE && tr[i].value != 0)
+			bases_nonzero++;
+		if (tr[i].request == VMS_REQ_GET_CONFIG && first_enable0 < 0)
+			reads++;
+	}
+	CHECK(last_setcfg >= 0 && first_enable0 > last_setcfg);
+	CHECK_EQ(reads, 0);		/* remove_common() does not read num_pages */
+	CHECK_EQ(bases_nonzero, 0);	/* fresh rings */
+	CHECK_EQ(count(e.vm, VMS_REQ_GET_VRING_BASE, 0, true), 4);
+	/* The new driver reads num_pages (still 1024) and inflates again. */
+	CHECK_EQ(vms_vm_wait_target(e.vm, 1024, 5000), 0);
+	CHECK_EQ(e.rb.inflate_pfns, 2048);
+	CHECK_EQ(vms_vm_verify(e.vm, NULL), 0);
+	env_down(&e);
+}
+
+static void
 test_config_sizes_and_puff(void)
 {
 	struct env e;
@@ -551,5 +591,6 @@ main(void)
 	test_config_sizes_and_puff();
 	test_ring_features();
 	test_reconnect();
+	test_reboot();
 	return tst_done("vmsim-faults");
 }
