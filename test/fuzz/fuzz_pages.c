@@ -6,7 +6,8 @@
  * One 4 MiB memfd (1024 pages of 4 KiB), made once and reused, holds a pattern in
  * every page. The input lays out up to four segments of it in guest-physical
  * space (any file offset, so aliases too; backing page size 4 KiB, 8, 16, 64 KiB
- * or 2 MiB, which makes the engine treat the memfd as huge pages; fd or fd -1)
+ * or 2 MiB, which makes the engine treat the memfd as huge pages; fd or fd -1;
+ * near gpa 0 or across gpa 16 TiB, where 32-bit PFNs end)
  * and then runs a program of inflate, deflate, report, reset, release-mode and
  * memory-map changes, as a hostile guest and a frontend would.
  *
@@ -54,7 +55,7 @@
 #define MAX_RANGES	40
 
 struct seg {
-	uint32_t gpa_pg;
+	uint32_t gpa_pg;	/* model page: guest page S.base + gpa_pg */
 	uint32_t file_pg;
 	uint32_t npg;
 	uint32_t shift;
@@ -69,6 +70,7 @@ enum op_kind { OP_INFLATE, OP_DEFLATE, OP_REPORT, OP_OTHER };
 struct state {
 	struct seg seg[MAX_SEG];
 	uint32_t nseg;
+	uint64_t base;			/* gpa page of model page 0: 0, or just below 2^32 */
 	struct vhb_guest_mem gm;
 	struct vhb_balloon_pages *bp;
 	enum vhb_release_mode mode;
@@ -158,7 +160,14 @@ setup_once(void)
 	fprintf(stderr, "fuzz-pages: guest memory backing: memfd 4 KiB, %u pages\n", FILE_PAGES);
 }
 
-/* The segment holding gpa page p, or NULL. */
+/* Model page of a 32-bit PFN, or -1 if the model has no such page. */
+static int64_t
+rel(uint32_t pfn)
+{
+	return pfn >= S.base && pfn - S.base < GPA_PAGES ? (int64_t)(pfn - S.base) : -1;
+}
+
+/* The segment holding model page p, or NULL. */
 static struct seg *
 seg_of(uint64_t p)
 {
@@ -197,7 +206,7 @@ aliased(const struct seg *s)
 static bool
 in_reported_range(uint64_t gpa_pg)
 {
-	uint64_t a = gpa_pg * PAGE;
+	uint64_t a = (S.base + gpa_pg) * PAGE;
 	uint32_t i;
 
 	for (i = 0; i < S.nranges; i++) {
@@ -271,17 +280,18 @@ check_translate(uint32_t n)
 	FZ_CHECK(nruns <= n, "%u runs for %u PFNs", nruns, n);
 	for (i = 0; i < n; i++) {
 		uint32_t p = pfns[i];
+		int64_t q = rel(p);
 		bool in = vhb_guest_mem_region_of(&S.gm, (uint64_t)p << 12) >= 0;
 
 		if (i > 0) {
 			asc += p > pfns[i - 1];
 			desc += p < pfns[i - 1];
 		}
-		FZ_CHECK(in == (p < GPA_PAGES && present_page(p)), "region_of(pfn %u)", p);
-		if (p < GPA_PAGES) {
-			if (S.mark[p] == S.gen)
+		FZ_CHECK(in == (q >= 0 && present_page((uint64_t)q)), "region_of(pfn %u)", p);
+		if (q >= 0) {
+			if (S.mark[q] == S.gen)
 				continue;
-			S.mark[p] = S.gen;
+			S.mark[q] = S.gen;
 		} else {
 			/* Past every segment: counted below, once per distinct value. */
 			outside[nout++] = p;
@@ -308,7 +318,8 @@ check_translate(uint32_t n)
 			 r->npfns);
 		FZ_CHECK(i == 0 || r->pfn >= prev_end, "runs %u and %u overlap or descend", i - 1, i);
 		for (k = r->pfn; k < r->pfn + r->npfns; k++)
-			FZ_CHECK(k < GPA_PAGES && S.mark[k] == S.gen, "run %u holds pfn %llu not asked",
+			FZ_CHECK(k <= UINT32_MAX && rel((uint32_t)k) >= 0 &&
+				 S.mark[rel((uint32_t)k)] == S.gen, "run %u holds pfn %llu not asked",
 				 i, (unsigned long long)k);
 		prev_end = r->pfn + r->npfns;
 		sum += r->npfns;
@@ -333,9 +344,9 @@ snapshot(uint8_t *e)
 		const struct seg *s = &S.seg[i];
 
 		for (p = s->gpa_pg; p < s->gpa_pg + s->npg; p++) {
-			e[p] = s->present ? (uint8_t)vhb_balloon_pages_contains(S.bp, p) : 0;
+			e[p] = s->present ? (uint8_t)vhb_balloon_pages_contains(S.bp, S.base + p) : 0;
 			if (!s->present)
-				FZ_CHECK(vhb_balloon_pages_contains(S.bp, p) == 0,
+				FZ_CHECK(vhb_balloon_pages_contains(S.bp, S.base + p) == 0,
 					 "page %u of a region not in the map is in the balloon", p);
 			count += e[p];
 		}
@@ -416,7 +427,7 @@ check_released_after_report(void)
 		for (i = 0; i < S.nseg; i++) {
 			const struct seg *s = &S.seg[i];
 			uint64_t psz = 1ULL << s->shift;
-			uint64_t sg = (uint64_t)s->gpa_pg * PAGE, se = sg + (uint64_t)s->npg * PAGE;
+			uint64_t sg = (S.base + s->gpa_pg) * PAGE, se = sg + (uint64_t)s->npg * PAGE;
 			uint64_t lo = r->gpa > sg ? r->gpa : sg, hi = r->gpa + r->len < se ?
 				r->gpa + r->len : se;
 			uint64_t flo, fhi, f;
@@ -453,7 +464,7 @@ read_pfns(struct fz *f)
 	case 0:	/* a list near guest memory */
 		n = (uint32_t)fz_u8(f) + 1;
 		for (i = 0; i < n; i++)
-			pfns[i] = fz_u16(f) % GPA_PAGES;
+			pfns[i] = (uint32_t)(S.base + fz_u16(f) % GPA_PAGES);
 		break;
 	case 1:	/* a list of anything */
 		n = (uint32_t)fz_u8(f) + 1;
@@ -468,7 +479,7 @@ read_pfns(struct fz *f)
 		break;
 	case 3:	/* a run inside one segment, maybe past its end */
 		s = &S.seg[fz_u8(f) % S.nseg];
-		start = s->gpa_pg + fz_u16(f) % s->npg;
+		start = (uint32_t)(S.base + s->gpa_pg + fz_u16(f) % s->npg);
 		len = fz_u16(f) % (s->npg + 64) + 1;
 		n = len;
 		for (i = 0; i < n; i++)
@@ -495,7 +506,7 @@ build_map(void)
 
 		if (!s->present)
 			continue;
-		reg[n].gpa = (uint64_t)s->gpa_pg * PAGE;
+		reg[n].gpa = (S.base + s->gpa_pg) * PAGE;
 		reg[n].size = (uint64_t)s->npg * PAGE;
 		reg[n].hva = mem + (uint64_t)s->file_pg * PAGE;
 		reg[n].fd_offset = (uint64_t)s->file_pg * PAGE;
@@ -518,8 +529,8 @@ op_pages(struct fz *f, bool inflate)
 	if (inflate) {
 		/* The guest gave them all (it does not know where its memory is mapped). */
 		for (i = 0; i < n; i++)
-			if (pfns[i] < GPA_PAGES)
-				S.guest_in[pfns[i]] = 1;
+			if (rel(pfns[i]) >= 0)
+				S.guest_in[rel(pfns[i])] = 1;
 		S.op = OP_INFLATE;
 		ret = vhb_balloon_pages_inflate(S.bp, pfns, n);
 	} else {
@@ -549,15 +560,17 @@ op_pages(struct fz *f, bool inflate)
 	}
 	if (inflate) {
 		for (i = 0; i < n; i++)
-			if (pfns[i] < GPA_PAGES && present_page(pfns[i]))
-				S.kept[pfns[i]] = 1;
+			if (rel(pfns[i]) >= 0 && present_page((uint64_t)rel(pfns[i])))
+				S.kept[rel(pfns[i])] = 1;
 		check_released_after_inflate();
 	} else {
 		for (i = 0; i < n; i++) {
-			if (pfns[i] < GPA_PAGES) {
-				S.guest_in[pfns[i]] = 0;
-				S.kept[pfns[i]] = 0;
-				guest_reuses(pfns[i]);
+			int64_t q = rel(pfns[i]);
+
+			if (q >= 0) {
+				S.guest_in[q] = 0;
+				S.kept[q] = 0;
+				guest_reuses((uint32_t)q);
 			}
 		}
 	}
@@ -574,7 +587,7 @@ op_report(struct fz *f)
 		uint8_t m = fz_u8(f);
 		struct vhb_gpa_range *r = &S.ranges[i];
 
-		r->gpa = (m & 1) ? fz_u64(f) : ((uint64_t)(fz_u16(f) % GPA_PAGES) << 12) +
+		r->gpa = (m & 1) ? fz_u64(f) : ((S.base + fz_u16(f) % GPA_PAGES) << 12) +
 			((m & 2) ? (fz_u16(f) & 0xfff) : 0);
 		r->len = (m & 4) ? fz_u64(f) : ((uint64_t)(fz_u16(f) % 2048) << 12) +
 			((m & 8) ? (fz_u16(f) & 0xfff) : 0);
@@ -733,7 +746,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	S.op = OP_OTHER;
 	b = fz_u8(&f);
 	nseg = b % MAX_SEG + 1;
-	S.mode = (enum vhb_release_mode)((b >> 2) % 3);
+	S.mode = (enum vhb_release_mode)(((b >> 2) & 0xf) % 3);
+	/* Top bit: the segments straddle gpa 16 TiB, the end of what a 32-bit PFN names. */
+	S.base = (b & 0x80) ? (1ULL << 32) - GPA_PAGES / 2 : 0;
 	for (i = 0; i < nseg; i++) {
 		struct seg s;
 		uint8_t sel;

@@ -159,9 +159,9 @@ def gen_vring():
 
 
 # ---------------------------------------------------------------- fuzz-pages
-def pg_header(segs, mode=0):
-    """segs: (gpa_pg, file_pg, npg, shift_idx, fd_neg, absent)"""
-    out = u8((len(segs) - 1) | (mode << 2))
+def pg_header(segs, mode=0, high=False):
+    """segs: (gpa_pg, file_pg, npg, shift_idx, fd_neg, absent); high: gpa pages from 2^32 - 8704"""
+    out = u8((len(segs) - 1) | (mode << 2) | (0x80 if high else 0))
     for gpa_pg, file_pg, npg, sh, fdneg, absent in segs:
         sel = sh | (0x80 if fdneg else 0) | (0x40 if absent else 0)
         out += u16(gpa_pg) + u16(file_pg) + u16(npg - 1) + u8(sel)
@@ -315,6 +315,13 @@ def gen_pages():
     p = pg_header([(0x100, 0, 1024, SH4K, False, False)])
     p += pg_list(0, [0x100 + (i * 37) % 1024 for i in range(256)])
     write(h, 'scattered', p)
+    # At the end of what a 32-bit PFN names (gpa 16 TiB): segments across and above it.
+    p = pg_header([(8704 - 300, 0, 512, SH4K, False, False),
+                   (8704 + 400, 512, 512, SH2M, False, False)], high=True)
+    p += inflate_run(0, 0, 512) + inflate_run(1, 0, 512) + pg_anyrun(0, 0xffffff00, 512)
+    p += report([(((1 << 32) - 300) << 12, 512 << 12)])
+    p += report([(((1 << 32) + 400) << 12, 2 << 20)]) + deflate_run(0, 0, 512)
+    write(h, 'pfn-limit', p)
     # Overlapping segment (dropped by the harness) and three segments.
     p = pg_header([(0x100, 0, 100, SH4K, False, False), (0x120, 100, 100, SH4K, False, False),
                    (0x300, 200, 600, SH64K, False, False), (0x800, 0, 1024, SH2M, False, True)])
