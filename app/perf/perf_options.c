@@ -55,12 +55,14 @@ usage(const char *prog)
 	printf("\n"
 	       "  --mem MIB             guest memory per backing (default 256)\n"
 	       "  --backing LIST        memfd,hugetlbfs or all (default all)\n"
-	       "  --pattern LIST        sequential,reverse,random2m,fragmented or all (default all)\n"
+	       "  --pattern LIST        sequential,reverse,random2m,fragmented or all\n"
+	       "                        (default all)\n"
 	       "  --req-pfns N          PFNs per request (default 256, as Linux)\n"
-	       "  --warmup N            unmeasured engine runs per pattern, at least 1 (default 1)\n"
+	       "  --warmup N            unmeasured engine runs per pattern, >= 1 (default 1)\n"
 	       "  --repeat N            measured runs per method, median printed (default 1)\n"
 	       "  --seed N              seed of the random patterns (default 1)\n"
-	       "  --hugetlbfs-dir DIR   2 MiB hugetlbfs mount (default: $VHB_HUGETLBFS, /proc/mounts)\n"
+	       "  --hugetlbfs-dir DIR   2 MiB hugetlbfs mount\n"
+	       "                        (default: $VHB_HUGETLBFS, then /proc/mounts)\n"
 	       "  --csv                 comma-separated output\n"
 	       "  --help\n");
 	for (i = 0; perf_tests[i] != NULL; i++)

@@ -13,7 +13,7 @@ enum perf_backing {
 
 enum perf_pattern {
 	PERF_PATTERN_SEQUENTIAL = 0,	/* requests low to high, PFNs ascending */
-	PERF_PATTERN_REVERSE,		/* requests high to low, PFNs descending (what Linux does) */
+	PERF_PATTERN_REVERSE,		/* high to low, PFNs descending: what Linux does */
 	PERF_PATTERN_RANDOM2M,		/* 2 MiB frames in order, PFNs shuffled within each */
 	PERF_PATTERN_FRAGMENTED,	/* runs of 1-32 pages, runs shuffled over all memory */
 	PERF_PATTERN_MAX,
@@ -25,7 +25,7 @@ struct perf_options {
 	uint32_t backings;		/* bit per enum perf_backing */
 	uint32_t patterns;		/* bit per enum perf_pattern */
 	uint32_t req_pfns;		/* PFNs per request (Linux: 256) */
-	uint32_t warmup;		/* unmeasured engine runs per pattern (at least 1 is made) */
+	uint32_t warmup;		/* unmeasured engine runs per pattern (at least 1) */
 	uint32_t repeat;		/* measured repetitions; the median is printed */
 	uint64_t seed;
 	int csv;

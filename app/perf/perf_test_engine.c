@@ -283,8 +283,9 @@ measure(const struct perf_options *o, struct perf_mem *m, const struct vhb_guest
 			switch (meth) {
 			case M_ENGINE:
 			case M_PER_PAGE:
-				ret = run_engine(m, bp, pfns, n, o->req_pfns, meth == M_ENGINE ?
-						 VHB_RELEASE_BULK : VHB_RELEASE_PER_PAGE, NULL, &c, &st);
+				ret = run_engine(m, bp, pfns, n, o->req_pfns,
+						 meth == M_ENGINE ? VHB_RELEASE_BULK :
+						 VHB_RELEASE_PER_PAGE, NULL, &c, &st);
 				bytes = st.bytes_released;
 				calls = st.release_calls;
 				break;

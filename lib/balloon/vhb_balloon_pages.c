@@ -41,9 +41,9 @@ struct region_track {
 	uint32_t piece_shift;	/* log2 of 4 KiB pieces per host page */
 	uint32_t skew;		/* pieces of the first host page before the region starts */
 	uint64_t first_pfn;
-	uint64_t npfns;		/* pages a 32-bit PFN can reach (all but for gpa >= 16 TiB) */
+	uint64_t npfns;		/* pages a 32-bit PFN can reach (those below 16 TiB) */
 	uint64_t nbits;		/* skew + npfns */
-	uint64_t full_begin;	/* host pages wholly inside the region: [full_begin, full_end) */
+	uint64_t full_begin;	/* host pages wholly inside: [full_begin, full_end) */
 	uint64_t full_end;
 	uint64_t npages_in;	/* 4 KiB pages of this region in the balloon */
 };
@@ -574,7 +574,8 @@ vhb_balloon_pages_report(struct vhb_balloon_pages *bp, const struct vhb_gpa_rang
 		if (len == 0 || end < gpa) {
 			bp->st.report_ranges_invalid++;
 			VHB_LOG_RATELIMIT(WARNING, mem, &bp->rl, "reported range gpa 0x%" PRIx64
-					  " len 0x%" PRIx64 " is empty or wraps: skipped", gpa, len);
+					  " len 0x%" PRIx64 " is empty or wraps: skipped", gpa,
+					  len);
 			continue;
 		}
 		/* Split at region boundaries; parts outside every region are skipped. */

@@ -78,10 +78,11 @@ mark_aliases(struct vhb_guest_mem *gm)
 
 			if ((same_file && ranges_overlap(a->fd_offset, a->size, b->fd_offset,
 							 b->size)) ||
-			    ranges_overlap((uintptr_t)a->hva, a->size, (uintptr_t)b->hva, b->size)) {
-				VHB_LOG(WARNING, mem, "regions %u (gpa 0x%" PRIx64 ") and %u (gpa 0x%"
-					PRIx64 ") alias the same memory: never released", i, a->gpa,
-					j, b->gpa);
+			    ranges_overlap((uintptr_t)a->hva, a->size, (uintptr_t)b->hva,
+					   b->size)) {
+				VHB_LOG(WARNING, mem, "regions %u (gpa 0x%" PRIx64 ") and %u "
+					"(gpa 0x%" PRIx64 ") alias the same memory: never released",
+					i, a->gpa, j, b->gpa);
 				a->no_release = 1;
 				b->no_release = 1;
 			}

@@ -6,14 +6,16 @@
  * runs in any order (a fragmented guest, Linux's first request) are sorted as
  * runs. Scattered PFNs from a small span (a few 2 MiB frames) are sorted by
  * setting bits in a small bitmap and reading them back, which also drops repeats;
- * anything else is radix sorted (bytes equal in every PFN are skipped). The walk then drops repeats, drops PFNs
- * outside guest memory and cuts runs at region ends, with a few compares per PFN
- * and one region step per region.
+ * anything else is radix sorted (bytes equal in every PFN are skipped). The walk
+ * then drops repeats, drops PFNs outside guest memory and cuts runs at region
+ * ends, with a few compares per PFN and one region step per region.
  */
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <rte_common.h>
 
 #include "vhb_pfn_translate.h"
 
@@ -244,7 +246,7 @@ radix_sort(const uint32_t *pfns, uint32_t n, uint32_t nbytes, uint32_t *scratch)
 		uint32_t *h = hist[byte];
 
 		if (h[(pfns[0] >> shift) & 0xff] == n)
-			continue;	/* every key has this byte: the pass would not move anything */
+			continue;	/* every key has this byte: the pass moves nothing */
 		for (b = 0; b < 256; b++) {
 			uint32_t c = h[b];
 
@@ -315,7 +317,7 @@ vhb_pfn_translate(const struct vhb_guest_mem *gm, const uint32_t *pfns, uint32_t
 		b.st.sorted = 1;
 		builder_feed_sorted(&b, pfns + n - 1, n, -1);
 	} else if ((k = find_runs(pfns, n, (struct pfn_interval *)(void *)scratch,
-				  n / 8 < VHB_MAX_SORT_RUNS ? n / 8 : VHB_MAX_SORT_RUNS, &ndup)) != 0) {
+				  RTE_MIN(n / 8, (uint32_t)VHB_MAX_SORT_RUNS), &ndup)) != 0) {
 		/* A few runs in any order (a fragmented guest): sort the runs, not the PFNs. */
 		b.st.nduplicate += ndup;
 		feed_runs(&b, (struct pfn_interval *)(void *)scratch, k);

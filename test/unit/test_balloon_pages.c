@@ -190,8 +190,9 @@ test_completion_order(void)
 	CHECK(stats(bp).pages_in_balloon == 512 && stats(bp).bytes_released == 2 * MiB, "stats");
 	CHECK(calls > 10, "pieces came over many calls");
 	if (P == 4096)
-		CHECK(!is_data(base) && !is_data(base + 2 * MiB - 4096) && is_data(base + 2 * MiB) &&
-		      is_data(base - 4096), "SEEK_DATA: exactly the range is a hole");
+		CHECK(!is_data(base) && !is_data(base + 2 * MiB - 4096) &&
+		      is_data(base + 2 * MiB) && is_data(base - 4096),
+		      "SEEK_DATA: exactly the range is a hole");
 
 	/* Deflate one piece, the guest writes it: the whole host page comes back. */
 	deflate_asc(bp, (G + base) / 4096 + 100, 1);
@@ -297,8 +298,10 @@ test_split_regions(void)
 	struct vhb_balloon_pages *bp;
 	struct vhb_guest_mem gm;
 	struct vhb_gpa_range rep;
-	uint32_t hostile[6] = { 0xffffffff, (uint32_t)((5 * MiB) / 4096), (uint32_t)(GiB / 4096 - 1),
-				(uint32_t)((GiB + 6 * MiB) / 4096), 0x7fffffff, 0xfffffffe };
+	uint32_t hostile[6] = {
+		0xffffffff, (uint32_t)((5 * MiB) / 4096), (uint32_t)(GiB / 4096 - 1),
+		(uint32_t)((GiB + 6 * MiB) / 4096), 0x7fffffff, 0xfffffffe,
+	};
 	uint64_t rel, i, nexp;
 
 	fill_file(0, size);
@@ -527,7 +530,8 @@ test_madvise_and_errors(void)
 		CHECK(b.map != MAP_FAILED, "mmap");
 		b.size = 4 * MiB;
 		fill_file(0, 4 * MiB);
-		CHECK(fcntl(b.fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == 0, "seal: %s", strerror(errno));
+		CHECK(fcntl(b.fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == 0, "seal: %s",
+		      strerror(errno));
 		r = reg(0, 0, 4 * MiB);
 		bp = make(&gm, &r, 1);
 		for (i = 0; i < 4; i++)
@@ -550,7 +554,9 @@ static void
 test_high_gpa(void)
 {
 	const uint64_t top = 1ULL << 44;	/* 16 TiB: PFN 2^32 */
-	struct vhb_mem_region r[2] = { reg(top - 4 * MiB, 0, 8 * MiB), reg(2 * top, 8 * MiB, 8 * MiB) };
+	struct vhb_mem_region r[2] = {
+		reg(top - 4 * MiB, 0, 8 * MiB), reg(2 * top, 8 * MiB, 8 * MiB),
+	};
 	struct vhb_gpa_range rep = { .gpa = 2 * top, .len = 4 * MiB };
 	struct vhb_balloon_pages *bp;
 	struct vhb_guest_mem gm;

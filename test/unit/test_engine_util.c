@@ -65,7 +65,8 @@ test_backing_hugetlbfs(struct test_backing *b, uint64_t size, char *why, size_t 
 	struct statfs sfs;
 
 	if (find_hugetlbfs(dir, sizeof(dir)) != 0) {
-		snprintf(why, whylen, "no 2 MiB hugetlbfs mount in /proc/mounts (set VHB_HUGETLBFS)");
+		snprintf(why, whylen,
+			 "no 2 MiB hugetlbfs mount in /proc/mounts (set VHB_HUGETLBFS)");
 		return -1;
 	}
 	if (statfs(dir, &sfs) != 0 || sfs.f_type != HUGETLBFS_MAGIC_NR ||
@@ -112,27 +113,6 @@ test_backing_allocated(const struct test_backing *b)
 
 	CHECK(fstat(b->fd, &st) == 0, "fstat: %s", strerror(errno));
 	return (uint64_t)st.st_blocks * 512;
-}
-
-int
-test_backing_resident(const struct test_backing *b, uint64_t off, uint64_t len)
-{
-	unsigned char vec[512];
-	uint64_t done = 0, in = 0, n, i;
-
-	while (done < len) {
-		n = (len - done) / 4096;
-		if (n > sizeof(vec))
-			n = sizeof(vec);
-		CHECK(mincore(b->map + off + done, n * 4096, vec) == 0, "mincore: %s",
-		      strerror(errno));
-		for (i = 0; i < n; i++)
-			in += vec[i] & 1;
-		done += n * 4096;
-	}
-	if (in == len / 4096)
-		return 1;
-	return in == 0 ? 0 : -1;
 }
 
 void

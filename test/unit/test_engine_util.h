@@ -46,9 +46,6 @@ void test_backing_open(struct test_backing *b, const char *kind, uint64_t size);
 /* Bytes of the file that hold memory (fstat st_blocks). */
 uint64_t test_backing_allocated(const struct test_backing *b);
 
-/* Is [off, off + len) of the mapping resident (mincore on every 4 KiB of it)? 1 all, 0 none, -1 mixed. */
-int test_backing_resident(const struct test_backing *b, uint64_t off, uint64_t len);
-
 /* The pattern word of file page index i (never 0). */
 static inline uint64_t
 test_pattern(uint64_t i)

@@ -40,7 +40,7 @@ static int8_t *region_of;	/* per file page: 0, 1, or -1 (no region) */
 static uint8_t *released;	/* per host page: released and not touched since */
 static uint8_t *releasable;	/* per host page: wholly inside one region */
 static uint8_t *exempt;		/* per file page: in the ranges of the current report */
-static uint8_t *lost;		/* per file page: inside a release since the guest last wrote it */
+static uint8_t *lost;		/* per file page: released since the guest last wrote it */
 
 static enum { OP_INFLATE, OP_DEFLATE, OP_REPORT } cur_op;
 static uint64_t nreleases;
@@ -68,12 +68,12 @@ observe(void *arg, uint32_t region, uint64_t gpa, uint64_t off, uint64_t len)
 	for (k = 0; k < len / 4096; k++) {
 		int64_t f = file_page(gpa / 4096 + k);
 
-		CHECK(f >= 0 && (uint64_t)f == off / 4096 + k, "gpa 0x%" PRIx64 " is file 0x%" PRIx64,
-		      gpa + k * 4096, off + k * 4096);
+		CHECK(f >= 0 && (uint64_t)f == off / 4096 + k, "gpa 0x%" PRIx64 " is file 0x%"
+		      PRIx64, gpa + k * 4096, off + k * 4096);
 		CHECK(region_of[f] == (int)region, "inside region %u", region);
 		if (cur_op == OP_INFLATE)
-			CHECK(in_balloon[f], "inflate released file page 0x%" PRIx64 " not in the balloon",
-			      (uint64_t)f * 4096);
+			CHECK(in_balloon[f], "inflate released file page 0x%" PRIx64
+			      " not in the balloon", (uint64_t)f * 4096);
 		else
 			CHECK(cur_op == OP_REPORT && exempt[f],
 			      "report released file page 0x%" PRIx64 " outside the report",
@@ -182,9 +182,14 @@ gen_inflate(uint32_t *p, uint64_t *seed)
 		for (i = 0; i < n; i++) {
 			uint64_t r = test_rand(seed) % 8;
 
-			p[i] = r == 0 ? 0xffffffffU : r == 1 ? (uint32_t)(pfn_a_end + test_rand(seed) % 1000)
-				: r == 2 ? (uint32_t)(pfn_b_end + test_rand(seed) % 1000)
-				: (uint32_t)rand_pfn(seed);
+			if (r == 0)
+				p[i] = 0xffffffffU;
+			else if (r == 1)
+				p[i] = (uint32_t)(pfn_a_end + test_rand(seed) % 1000);
+			else if (r == 2)
+				p[i] = (uint32_t)(pfn_b_end + test_rand(seed) % 1000);
+			else
+				p[i] = (uint32_t)rand_pfn(seed);
 		}
 		break;
 	case 4:	/* two descending runs interleaved */
@@ -372,8 +377,8 @@ test_integrity_main(const char *kind)
 				for (i = 0; i < n; i++)
 					printf("op %" PRIu64 " inflate %#x\n", op, p[i]);
 			got = vhb_balloon_pages_inflate(bp, p, n);
-			CHECK(got == expect, "op %" PRIu64 ": inflate accepted %u, model %u", op, got,
-			      expect);
+			CHECK(got == expect, "op %" PRIu64 ": inflate accepted %u, model %u", op,
+			      got, expect);
 			counts[0]++;
 		} else if (r < 85) {
 			cur_op = OP_DEFLATE;
@@ -390,8 +395,8 @@ test_integrity_main(const char *kind)
 				for (i = 0; i < n; i++)
 					printf("op %" PRIu64 " deflate %#x\n", op, p[i]);
 			got = vhb_balloon_pages_deflate(bp, p, n);
-			CHECK(got == expect, "op %" PRIu64 ": deflate removed %u, model %u", op, got,
-			      expect);
+			CHECK(got == expect, "op %" PRIu64 ": deflate removed %u, model %u", op,
+			      got, expect);
 			check_all(bp, op, 1);
 			/* The guest reuses the deflated pages. */
 			for (i = 0; i < n; i++) {
@@ -407,8 +412,8 @@ test_integrity_main(const char *kind)
 			mark_reported(rr, n, 1);
 			if (verbose)
 				for (i = 0; i < n; i++)
-					printf("op %" PRIu64 " report %#" PRIx64 " +%#" PRIx64 "\n", op,
-					       rr[i].gpa, rr[i].len);
+					printf("op %" PRIu64 " report %#" PRIx64 " +%#" PRIx64
+					       "\n", op, rr[i].gpa, rr[i].len);
 			vhb_balloon_pages_report(bp, rr, n);
 			check_all(bp, op, 1);
 			/* The guest reuses the reported pages it had free. */
@@ -426,14 +431,15 @@ test_integrity_main(const char *kind)
 
 		vhb_balloon_pages_get_stats(bp, &st);
 		hp_released = st.host_pages_released;
-		CHECK(st.pfns_out_of_range > 0 && st.pfns_duplicate > 0 && st.report_ranges_invalid > 0 &&
-		      st.report_bytes_skipped > 0, "hostile paths were exercised");
+		CHECK(st.pfns_out_of_range > 0 && st.pfns_duplicate > 0 &&
+		      st.report_ranges_invalid > 0 && st.report_bytes_skipped > 0,
+		      "hostile paths were exercised");
 		CHECK(st.host_pages_released > 50, "releases happened: %" PRIu64,
 		      st.host_pages_released);
-		printf("stats: %" PRIu64 " PFNs in, %" PRIu64 " out, %" PRIu64 " duplicate, %" PRIu64
-		       " out of range, %" PRIu64 " host pages released in %" PRIu64 " calls, %"
-		       PRIu64 " report bytes released\n", st.pfns_inflated, st.pfns_deflated,
-		       st.pfns_duplicate, st.pfns_out_of_range, st.host_pages_released,
+		printf("stats: %" PRIu64 " PFNs in, %" PRIu64 " out, %" PRIu64 " duplicate, %"
+		       PRIu64 " out of range, %" PRIu64 " host pages released in %" PRIu64
+		       " calls, %" PRIu64 " report bytes released\n", st.pfns_inflated,
+		       st.pfns_deflated, st.pfns_duplicate, st.pfns_out_of_range, st.host_pages_released,
 		       st.release_calls, st.report_bytes_released);
 	}
 	printf("ok %" PRIu64 " operations (%" PRIu64 " inflate, %" PRIu64 " deflate, %" PRIu64

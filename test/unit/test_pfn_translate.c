@@ -67,7 +67,8 @@ model(const uint32_t *pfns, uint32_t n, struct vhb_pfn_translate_stats *st)
 			continue;
 		}
 		for (r = 0; r < gm.nregions; r++)
-			if (gpa >= gm.regions[r].gpa && gpa < gm.regions[r].gpa + gm.regions[r].size)
+			if (gpa >= gm.regions[r].gpa &&
+			    gpa < gm.regions[r].gpa + gm.regions[r].size)
 				found = (int)r;
 		if (found < 0) {
 			st->nout_of_range++;
@@ -194,10 +195,11 @@ test_random(void)
 			case 4:	/* interleaved: two descending runs */
 				p[i] = (i & 1) ? base + n - i : (1U << 20) + n - i;
 				break;
-			case 6:	/* fragmented: runs of 1-32, each descending, runs anywhere */
+			case 6:	/* fragmented: short descending runs, anywhere */
 			case 7:	/* the same with runs that overlap and ascend */
 				if (i == 0 || test_rand(&seed) % 16 == 0)
-					base = (uint32_t)(test_rand(&seed) % (kind == 6 ? 9000 : 700)) +
+					base = (uint32_t)(test_rand(&seed) %
+							  (kind == 6 ? 9000 : 700)) +
 						(test_rand(&seed) % 4 == 0 ? (1U << 20) : 0);
 				p[i] = kind == 6 ? base-- : base++;
 				if (test_rand(&seed) % 20 == 0)
