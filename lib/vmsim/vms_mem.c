@@ -224,21 +224,14 @@ vms_mem_create(struct vms_vm *vm)
 	vm->mem_bytes = size;
 	vm->npages = size >> VMS_PAGE_SHIFT;
 	vm->split = vm->p.split_regions;
-	vm->low_bytes = size;
-	if (vm->split || vm->p.split_low_bytes != 0) {
-		uint64_t low = vm->p.split_low_bytes;
-
-		if (low == 0)
-			low = size / 2;
-		low &= ~((4ULL << 20) - 1);
-		if (low == 0 || low >= size) {
-			ret = -EINVAL;
-			goto err_unmap;
-		}
-		vm->low_bytes = low;
+	/* The low part: gpa [0, low) of a split guest, or the first of the two adjacent regions
+	 * a contiguous guest is sent as after VMS_REMAP_TOGGLE_SPLIT. 4 MiB aligned. */
+	vm->low_bytes = vm->p.split_low_bytes != 0 ? vm->p.split_low_bytes : size / 2;
+	vm->low_bytes &= ~((4ULL << 20) - 1);
+	if (vm->low_bytes == 0 || vm->low_bytes >= size) {
+		ret = -EINVAL;
+		goto err_unmap;
 	}
-	if (!vm->split && vm->p.split_low_bytes == 0)
-		vm->low_bytes = (size / 2) & ~((4ULL << 20) - 1);
 	vm->state = calloc(vm->npages, 1);
 	vm->gen = calloc(vm->npages, sizeof(*vm->gen));
 	vm->balloon = calloc(vm->npages, sizeof(*vm->balloon));

@@ -77,7 +77,7 @@ int
 vms_ring_add(struct vms_ring *r, const uint64_t *addr, const uint32_t *len,
 		const bool *writable, unsigned int n)
 {
-	uint16_t head, i, prev = 0;
+	uint16_t head, i;
 	unsigned int k;
 
 	if (n == 0 || n > r->num_free)
@@ -91,10 +91,8 @@ vms_ring_add(struct vms_ring *r, const uint64_t *addr, const uint32_t *len,
 		if (k + 1 < n)
 			flags |= VMS_DESC_F_NEXT;
 		vms_ring_write_desc(r, i, addr[k], len[k], flags, k + 1 < n ? next : 0);
-		prev = i;
 		i = next;
 	}
-	(void)prev;
 	r->free_head = i;
 	r->num_free -= n;
 	r->chain_len[head] = (uint16_t)n;

@@ -333,11 +333,11 @@ add_status(struct vms_vm *vm, uint8_t bits)
 	return vms_set_u64(vm, VMS_REQ_SET_STATUS, (uint8_t)(vm->status | bits), false);
 }
 
+/* Ring addresses in SET_VRING_ADDR are the frontend's virtual addresses (QEMU's HVAs). */
 static uint64_t
-ring_hva(const struct vms_vm *vm, const void *p)
+ring_hva(const void *p)
 {
 	return (uint64_t)(uintptr_t)p;
-	(void)vm;
 }
 
 int
@@ -387,8 +387,8 @@ vms_vhost_start(struct vms_vm *vm)
 		ret = vms_set_vring(vm, VMS_REQ_SET_VRING_BASE, i, q->last_base, false);
 		if (ret < 0)
 			return ret;
-		vms_msg_addr(&m, i, 0, ring_hva(vm, q->ring.desc), ring_hva(vm, q->ring.used),
-				ring_hva(vm, q->ring.avail),
+		vms_msg_addr(&m, i, 0, ring_hva(q->ring.desc), ring_hva(q->ring.used),
+				ring_hva(q->ring.avail),
 				(uint64_t)(q->ring.used - vm->mem) /* used ring gpa: low memory */);
 		ret = vms_send(vm, &m, NULL, 0);
 		if (ret < 0)
