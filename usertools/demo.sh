@@ -277,6 +277,8 @@ finally:
     say("  daemon: exit %s" % rc)
     if rc != 0:
         failed.append("daemon exited %s" % rc)
+    for base in ("/var/run/dpdk", os.environ.get("XDG_RUNTIME_DIR", "") + "/dpdk"):
+        subprocess.run(["rm", "-rf", os.path.join(base, prefix)])
     left = [f for f in os.listdir(run) if f.endswith(".sock")]
     if left:
         failed.append("sockets left behind: %s" % left)

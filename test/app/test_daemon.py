@@ -10,6 +10,7 @@ usage: test_daemon.py VHOST_BALLOON [VMSIM]
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -116,6 +117,10 @@ def main():
         text = log.read()
         if failures:
             print("---- daemon log ----\n" + text[-6000:])
+    # EAL leaves its runtime directory behind; remove ours (this run's prefixes only).
+    for base in ("/var/run/dpdk", os.environ.get("XDG_RUNTIME_DIR", "") + "/dpdk", "/tmp/dpdk"):
+        for pfx in (prefix, prefix + "-2", "vhbd-cli-%d" % os.getpid()):
+            shutil.rmtree(os.path.join(base, pfx), ignore_errors=True)
     print("test_daemon: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
     return 0 if failures == 0 else 1
 
