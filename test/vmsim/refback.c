@@ -546,6 +546,8 @@ handle_msg(struct refback *rb)
 				if (poll(&kp, 1, 0) == 1)
 					rb->kicks_presignalled++;
 			}
+			if (req == 13 && rb->keep_first_call && *slot >= 0)
+				slot = NULL;
 			if (slot != NULL) {
 				if (*slot >= 0)
 					close(*slot);

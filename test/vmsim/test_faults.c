@@ -230,6 +230,20 @@ test_bad_backends(void)
 	CHECK_EQ(e.rb.inflate_pfns, 512);
 	env_down(&e);
 
+	/* A backend that keeps the first call fd (QEMU's masked notifier from realize) and
+	 * ignores the guest notifier sent at start: the guest never sees an interrupt. */
+	env_up(&e, "mask", F_ALL, 0x228);
+	e.rb.keep_first_call = true;
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	REQUIRE(vms_vm_start(e.vm) == 0);
+	REQUIRE(rb_set_target(&e.rb, 256) == 0);
+	CHECK_EQ(vms_vm_wait_target(e.vm, 256, 3000), -ETIMEDOUT);
+	vms_vm_counters(e.vm, &c);
+	CHECK_EQ(c.interrupts, 0);
+	CHECK_EQ(e.rb.inflate_pfns, 256);	/* the device did its part, the guest never knew */
+	env_down(&e);
+
 	/* VRING_USED_F_NO_NOTIFY: the driver does not kick; the backend polls anyway. */
 	env_up(&e, "nonot", F_ALL, 0x228);
 	e.rb.no_notify = true;
