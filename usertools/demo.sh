@@ -79,6 +79,11 @@ m = re.match(r"hugepages: (\d+) x 2048 kB free at (\S+)", hp)
 hugedir = m.group(2) if m and int(m.group(1)) * 2 * MiB >= nvms * mem + 64 * MiB else None
 if os.environ.get("VHB_DEMO_MEMFD") == "1":
     hugedir = None          # the no-hugepages path, on a machine that has them
+if hugedir is None:
+    # memfd guests take ordinary RAM: keep them to a third of what is available.
+    with open("/proc/meminfo") as f:
+        avail = next(int(ln.split()[1]) * 1024 for ln in f if ln.startswith("MemAvailable:"))
+    mem = max(32 * MiB, min(mem, avail // (3 * nvms) // (32 * MiB) * (32 * MiB)))
 backing = "hugetlbfs 2 MiB" if hugedir else "memfd 4 KiB"
 prefix = "vhb-demo-%d" % os.getpid()
 failed = []
