@@ -201,13 +201,14 @@ enum vms_pattern {
 enum vms_ack_mode {
 	VMS_ACK_INTERRUPT = 0,		/**< wait for the call eventfd ("interrupt"), then read
 					 *   the used ring; a backend that never signals times out */
-	VMS_ACK_POLL,			/**< poll the used ring, ignore the call eventfd */
+	VMS_ACK_POLL,			/**< poll the used ring (at least every 1 ms); a call
+					 *   eventfd only wakes the driver sooner, none is needed */
 };
 
 struct vms_vm_params {
 	const char *socket_path;	/**< backend's vhost-user socket (we connect to it) */
 	uint32_t connect_timeout_ms;	/**< wait this long for the socket to appear/accept */
-	uint64_t mem_bytes;		/**< guest RAM; rounded up to 4 MiB */
+	uint64_t mem_bytes;		/**< guest RAM; rounded up to 4 MiB, at least 16 MiB */
 	enum vms_backing backing;
 	const char *hugetlbfs_dir;	/**< NULL: $VHB_HUGETLBFS, else first hugetlbfs mount in
 					 *   /proc/mounts (for VMS_BACKING_HUGETLBFS) */
