@@ -50,8 +50,8 @@ device_fields(const struct vhb_device_info *in, struct vhbd_reply *r)
 
 	vhbd_reply_str(r, "name", in->name);
 	vhbd_reply_str(r, "state", vhb_device_state_name(in->state));
-	vhbd_reply_int(r, "lcore", lcore_of(in->lcore_id));
-	vhbd_reply_int(r, "numa", in->numa_node);
+	vhbd_reply_id(r, "lcore", lcore_of(in->lcore_id));
+	vhbd_reply_id(r, "numa", in->numa_node);
 	vhbd_reply_bytes(r, "guest_mem", in->guest_mem_bytes);
 	vhbd_reply_bytes(r, "page_size", in->backing_page_size);
 	vhbd_reply_bytes(r, "target", (uint64_t)in->num_pages * VHB_PFN_SIZE);

@@ -379,6 +379,15 @@ vhbd_reply_int(struct vhbd_reply *r, const char *key, int64_t val)
 }
 
 void
+vhbd_reply_id(struct vhbd_reply *r, const char *key, int64_t val)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%" PRId64, val < 0 ? -1 : val);
+	scalar(r, key, s, val < 0 ? "-" : s);
+}
+
+void
 vhbd_reply_bool(struct vhbd_reply *r, const char *key, bool val)
 {
 	scalar(r, key, val ? "true" : "false", val ? "yes" : "no");

@@ -66,6 +66,8 @@ void vhbd_reply_list_end(struct vhbd_reply *r);
 void vhbd_reply_str(struct vhbd_reply *r, const char *key, const char *val);
 void vhbd_reply_u64(struct vhbd_reply *r, const char *key, uint64_t val);
 void vhbd_reply_int(struct vhbd_reply *r, const char *key, int64_t val);
+/* An id that may be unknown: -1 in JSON, "-" in text. */
+void vhbd_reply_id(struct vhbd_reply *r, const char *key, int64_t val);
 void vhbd_reply_bool(struct vhbd_reply *r, const char *key, bool val);
 /* val with decimals (a percentage, an age in seconds). */
 void vhbd_reply_double(struct vhbd_reply *r, const char *key, double val, int decimals);

@@ -424,7 +424,8 @@ def cli(daemon):
     check("no device 'nope'" in out, "--cmdline-file: a failing command is reported, rest runs")
     check(re.search(r"^name +state +lcore +numa +guest mem .* socket$", out, re.M) is not None,
           "CLI: show devices prints an aligned table header")
-    check(re.search(r"^web +listening +-1 ", out, re.M) is not None, "CLI: table row for web")
+    check(re.search(r"^web +listening +- +- +0 B ", out, re.M) is not None,
+          "CLI: table row for web (no lcore or NUMA node yet: '-')")
     check(re.search(r"^  target:\s+8.00 MiB$", out, re.M) is not None, "CLI: show device web")
     check("target:                4.00 GiB" in out, "CLI: set target vm1 4G")
     check("Command not found" in out, "CLI: unknown command reported")

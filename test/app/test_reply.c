@@ -28,7 +28,7 @@ devices(struct vhbd_reply *r)
 	vhbd_reply_obj_begin(r, NULL);
 	vhbd_reply_str(r, "name", "vm1");
 	vhbd_reply_bytes(r, "target", 1ULL << 30);
-	vhbd_reply_int(r, "lcore", -1);
+	vhbd_reply_id(r, "lcore", -1);
 	vhbd_reply_obj_end(r);
 	vhbd_reply_obj_begin(r, NULL);
 	vhbd_reply_str(r, "name", "database");
@@ -54,7 +54,7 @@ main(void)
 	devices(&r);
 	expect(__LINE__, &r,
 		"name      target    lcore\n"
-		"vm1       1.00 GiB  -1\n"
+		"vm1       1.00 GiB  -\n"
 		"database  0 B       1\n");
 
 	vhbd_reply_init(&r, VHBD_FMT_TEXT);
