@@ -117,6 +117,8 @@ def main():
         text = log.read()
         if failures:
             print("---- daemon log ----\n" + text[-6000:])
+    if failures == 0:
+        shutil.rmtree(root, ignore_errors=True)
     # EAL leaves its runtime directory behind; remove ours (this run's prefixes only).
     for base in ("/var/run/dpdk", os.environ.get("XDG_RUNTIME_DIR", "") + "/dpdk", "/tmp/dpdk"):
         for pfx in (prefix, prefix + "-2", "vhbd-cli-%d" % os.getpid()):
@@ -479,6 +481,8 @@ def cli(daemon):
     out = p.stdout.decode(errors="replace")
     check(p.returncode == 1 and "control socket" in out and open(keep).read() == "keep me",
           "--control on a regular file: exit 1, file untouched")
+    if failures == 0:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
