@@ -362,7 +362,7 @@ test_integrity_main(const char *kind)
 		} else if (r < 3) {
 			mode = test_rand(&seed) % 4 == 0 ? VHB_RELEASE_PER_PAGE : VHB_RELEASE_BULK;
 			vhb_balloon_pages_set_release_mode(bp, mode);
-		} else if (r < 50) {
+		} else if (r < 53) {
 			cur_op = OP_INFLATE;
 			n = gen_inflate(p, &seed);
 			for (i = 0; i < n; i++) {
@@ -380,7 +380,7 @@ test_integrity_main(const char *kind)
 			CHECK(got == expect, "op %" PRIu64 ": inflate accepted %u, model %u", op,
 			      got, expect);
 			counts[0]++;
-		} else if (r < 85) {
+		} else if (r < 90) {
 			cur_op = OP_DEFLATE;
 			n = gen_deflate(p, &seed);
 			for (i = 0; i < n; i++) {
