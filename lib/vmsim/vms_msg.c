@@ -241,13 +241,9 @@ vms_sock_send(int fd, const void *buf, size_t len, const int *fds, unsigned int 
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN) {
-				struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-				if (poll(&p, 1, 1000) <= 0)
-					return -ETIMEDOUT;
-				continue;
-			}
+			/* SO_SNDTIMEO expired (or a non-blocking socket is full). */
+			if (errno == EAGAIN)
+				return -ETIMEDOUT;
 			return -errno;
 		}
 		done += (size_t)r;

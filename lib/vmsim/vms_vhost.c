@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,15 @@ close_fd(int *fd)
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
+}
+
+/* A backend that stops reading must not block a send forever. */
+static void
+set_send_timeout(int fd, uint32_t ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 static int
@@ -38,8 +48,10 @@ connect_socket(struct vms_vm *vm)
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return -errno;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			set_send_timeout(fd, vm->p.timeout_ms);
 			return fd;
+		}
 		close(fd);
 		if ((errno != ENOENT && errno != ECONNREFUSED && errno != EAGAIN) ||
 				vms_now_ns() >= deadline)
@@ -144,6 +156,7 @@ vms_vm_connect(struct vms_vm *vm)
 		if (vms_has_pf(vm, VMS_PF_REPLY_ACK))
 			m.flags |= VMS_MSG_NEED_REPLY;
 		vm->backend_fd = sv[0];
+		set_send_timeout(sv[0], vm->p.timeout_ms);
 		ret = vms_send(vm, &m, &sv[1], 1);
 		close(sv[1]);
 		if (ret == 0)

@@ -652,6 +652,10 @@ rb_thread(void *arg)
 			continue;
 		}
 		p = (struct pollfd){ .fd = rb->cfd, .events = POLLIN };
+		if (rb->stop_reading) {
+			usleep(1000);
+			continue;
+		}
 		if (poll(&p, 1, 1) > 0) {
 			pthread_mutex_lock(&rb->lock);
 			handle_msg(rb);

@@ -55,6 +55,7 @@ struct refback {
 	bool close_on_inflate;		/* close the socket when an inflate arrives (once) */
 	bool blocking_config_change;	/* on GET_CONFIG, first send CONFIG_CHANGE with NEED_REPLY
 					 * and wait for its reply (the D.4 deadlock) */
+	volatile bool stop_reading;	/* stop reading the socket (a wedged backend) */
 	bool keep_first_call;		/* ignore later SET_VRING_CALL (keeps QEMU's masked fd) */
 	bool no_avail_event;		/* EVENT_IDX: never write avail_event */
 	uint64_t indirect_chains;	/* chains that came through an indirect table */

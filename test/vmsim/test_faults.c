@@ -230,6 +230,25 @@ test_bad_backends(void)
 	CHECK_EQ(e.rb.inflate_pfns, 512);
 	env_down(&e);
 
+	/* A wedged backend that stops reading: sends fail with a timeout, they do not block. */
+	env_up(&e, "wedge", F_ALL, 0x228);
+	env_vm(&e);
+	REQUIRE(vms_vm_connect(e.vm) == 0);
+	e.rb.stop_reading = true;
+	{
+		static uint8_t big[4096];
+		int k;
+
+		ret = 0;
+		for (k = 0; k < 2000 && ret == 0; k++)
+			ret = vms_vm_send_raw(e.vm, 0x7777, 1, sizeof(big), big, sizeof(big), NULL, 0,
+					NULL, NULL);
+		CHECK_EQ(ret, -ETIMEDOUT);
+		CHECK(k < 2000);
+	}
+	e.rb.stop_reading = false;
+	env_down(&e);
+
 	/* A backend that keeps the first call fd (QEMU's masked notifier from realize) and
 	 * ignores the guest notifier sent at start: the guest never sees an interrupt. */
 	env_up(&e, "mask", F_ALL, 0x228);
