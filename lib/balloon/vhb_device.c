@@ -24,6 +24,7 @@
 #include <rte_vhost.h>
 
 #include "vhb_device.h"
+#include "vhb_notify.h"
 
 #define VU_PROTOCOL_F_REPLY_ACK	3
 #define VU_PROTOCOL_F_SLAVE_REQ	5
@@ -354,6 +355,7 @@ vhb_device_set_stats_interval(struct vhb_device *dev, uint32_t seconds)
 	if (dev == NULL)
 		return -EINVAL;
 	__atomic_store_n(&dev->stats_interval_s, seconds, __ATOMIC_RELAXED);
+	vhb_lcore_wake_dev(dev);	/* a sleeping lcore re-times its stats timer */
 	return 0;
 }
 

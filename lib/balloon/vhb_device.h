@@ -44,6 +44,8 @@ struct vhb_queue {
 	bool stats_held;	/* the stats buffer is held by the device */
 	uint16_t stats_head;
 	uint64_t stats_rx_tsc;	/* when the held stats buffer arrived */
+	bool kick_watched;	/* kick_fd is in the lcore's epoll set (vhb_notify.c) */
+	int kick_fd;		/* our dup of the kick eventfd; control side only */
 	struct vhb_vring vr;
 };
 

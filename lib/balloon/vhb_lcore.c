@@ -8,6 +8,15 @@
  * When a loop is not running (not launched yet, or returned after vhb_stop()),
  * the control side takes the lcore's ownership word itself and applies mailbox
  * messages and acknowledgements on the lcore's behalf.
+ *
+ * Polling modes. An idle lcore may sleep on its queues' kick eventfds
+ * (vhb_notify.c). Before sleeping it asks every driver to kick (clears
+ * VRING_USED_F_NO_NOTIFY), fences, and runs one more full pass: a request posted
+ * before the driver could see the flag is found by that pass, one posted after
+ * comes with a kick. Every control action the lcore must see (mailbox, quiesce,
+ * resume, settings) bumps ctl_gen and writes the wake eventfd if the lcore is
+ * (about to be) asleep; the lcore re-checks ctl_gen after announcing its sleep,
+ * so either it sees the change or the control side sees it sleeping.
  */
 
 #include <errno.h>
@@ -15,6 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -24,6 +34,7 @@
 #include <rte_pause.h>
 
 #include "vhb_device.h"
+#include "vhb_notify.h"
 #include "vhb_numa.h"
 
 #define MBOX_SIZE	16
@@ -57,10 +68,33 @@ struct vhb_lcore {
 	unsigned int ndevs;
 	unsigned int nplaced;	/* control side: devices placed here */
 	struct vhb_lcore_stats st;	/* written by the loop, read relaxed */
+
+	/* Polling mode: settings (control side, atomic) and sleeping. */
+	uint32_t mode;		/* enum vhb_poll_mode */
+	uint32_t idle_us;
+	uint32_t max_sleep_ms;
+	uint32_t ctl_gen;	/* bumped by every control action (atomic) */
+	uint32_t gen_seen;	/* loop: ctl_gen at the start of the last pass */
+	uint32_t sleeping;	/* loop announces a sleep (atomic) */
+	struct vhb_notify nt;
 };
 
 static struct vhb_lcore *g_lcores;
 static unsigned int g_nlcores;
+static struct vhb_poll_params g_poll = {
+	.mode = VHB_POLL_ADAPTIVE,
+	.idle_us = VHB_POLL_IDLE_US_DEFAULT,
+	.max_sleep_ms = VHB_POLL_MAX_SLEEP_MS_DEFAULT,
+};
+
+/* Control side: tell the loop something changed; wake it if it sleeps. */
+static void
+lcore_wake(struct vhb_lcore *lc)
+{
+	__atomic_fetch_add(&lc->ctl_gen, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&lc->sleeping, __ATOMIC_SEQ_CST))
+		vhb_notify_wake(&lc->nt);
+}
 
 static bool
 owner_try(struct vhb_lcore *lc, uint32_t who)
@@ -115,6 +149,7 @@ mbox_post(struct vhb_lcore *lc, struct vhb_device *dev, uint32_t op)
 	lc->mbox[head % MBOX_SIZE].dev = dev;
 	lc->mbox[head % MBOX_SIZE].op = op;
 	__atomic_store_n(&lc->mb_head, head + 1, __ATOMIC_RELEASE);
+	lcore_wake(lc);
 	while ((int32_t)(__atomic_load_n(&lc->mb_tail, __ATOMIC_ACQUIRE) - (head + 1)) < 0) {
 		if (owner_try(lc, OWNER_CONTROL)) {
 			mbox_drain(lc);
@@ -194,6 +229,7 @@ vhb_lcore_unplace(struct vhb_device *dev)
 		return;
 	pthread_mutex_lock(&g_place_lock);
 	lc = &g_lcores[dev->lcore_idx];
+	vhb_notify_unwatch_kicks(&lc->nt, dev);
 	mbox_post(lc, dev, MBOX_REMOVE);
 	lc->nplaced--;
 	dev->lcore_idx = -1;
@@ -212,6 +248,7 @@ vhb_dev_quiesce(struct vhb_device *dev)
 	if (dev->lcore_idx < 0)
 		return;
 	lc = &g_lcores[dev->lcore_idx];
+	lcore_wake(lc);
 	/* Bounded by one pass of the lcore: it never waits on a guest or on us. */
 	while (__atomic_load_n(&dev->ack, __ATOMIC_ACQUIRE) != c) {
 		if (owner_try(lc, OWNER_CONTROL)) {
@@ -228,6 +265,137 @@ vhb_dev_resume(struct vhb_device *dev)
 {
 	dev->seq++;
 	__atomic_store_n(&dev->ctl, (dev->seq << 1) | VHB_CTL_RUN, __ATOMIC_RELEASE);
+	if (dev->lcore_idx >= 0)
+		lcore_wake(&g_lcores[dev->lcore_idx]);
+}
+
+void
+vhb_lcore_watch_kick(struct vhb_device *dev, int vid, unsigned int idx)
+{
+	int rc;
+
+	if (dev->lcore_idx < 0 || idx >= VHB_MAX_QUEUES)
+		return;
+	rc = vhb_notify_watch_kick(&g_lcores[dev->lcore_idx].nt, dev, vid, idx);
+	if (rc != 0)
+		VHB_LOG(WARNING, dev, "%s: queue %u kicks not watched (%d): a sleeping lcore "
+			"sees its requests only at its next timeout", dev->name, idx, rc);
+}
+
+void
+vhb_lcore_unwatch_kicks(struct vhb_device *dev)
+{
+	if (dev->lcore_idx >= 0)
+		vhb_notify_unwatch_kicks(&g_lcores[dev->lcore_idx].nt, dev);
+}
+
+void
+vhb_lcore_wake_dev(const struct vhb_device *dev)
+{
+	int idx = __atomic_load_n(&dev->lcore_idx, __ATOMIC_RELAXED);
+
+	if (idx >= 0 && (unsigned int)idx < g_nlcores)
+		lcore_wake(&g_lcores[idx]);
+}
+
+static void
+lcore_apply_params(struct vhb_lcore *lc, const struct vhb_poll_params *p)
+{
+	__atomic_store_n(&lc->idle_us, p->idle_us, __ATOMIC_RELAXED);
+	__atomic_store_n(&lc->max_sleep_ms, p->max_sleep_ms, __ATOMIC_RELAXED);
+	__atomic_store_n(&lc->mode, (uint32_t)p->mode, __ATOMIC_RELAXED);
+	lcore_wake(lc);
+}
+
+static bool
+poll_params_valid(const struct vhb_poll_params *p)
+{
+	return p != NULL && (p->mode == VHB_POLL_ADAPTIVE || p->mode == VHB_POLL_BUSY ||
+			     p->mode == VHB_POLL_INTERRUPT) && p->max_sleep_ms > 0 &&
+	       p->max_sleep_ms <= 3600 * 1000;
+}
+
+void
+vhb_poll_params_default(struct vhb_poll_params *p)
+{
+	p->mode = VHB_POLL_ADAPTIVE;
+	p->idle_us = VHB_POLL_IDLE_US_DEFAULT;
+	p->max_sleep_ms = VHB_POLL_MAX_SLEEP_MS_DEFAULT;
+}
+
+int
+vhb_set_poll_params(const struct vhb_poll_params *p)
+{
+	unsigned int i;
+
+	if (!poll_params_valid(p))
+		return -EINVAL;
+	pthread_mutex_lock(&g_place_lock);
+	g_poll = *p;
+	for (i = 0; i < g_nlcores; i++)
+		lcore_apply_params(&g_lcores[i], p);
+	pthread_mutex_unlock(&g_place_lock);
+	return 0;
+}
+
+int
+vhb_lcore_set_poll_params(unsigned int i, const struct vhb_poll_params *p)
+{
+	if (!poll_params_valid(p))
+		return -EINVAL;
+	if (i >= g_nlcores)
+		return -ENOENT;
+	pthread_mutex_lock(&g_place_lock);
+	lcore_apply_params(&g_lcores[i], p);
+	pthread_mutex_unlock(&g_place_lock);
+	return 0;
+}
+
+int
+vhb_lcore_get_poll_params(unsigned int i, struct vhb_poll_params *p)
+{
+	const struct vhb_lcore *lc;
+
+	if (p == NULL)
+		return -EINVAL;
+	if (i >= g_nlcores)
+		return -ENOENT;
+	lc = &g_lcores[i];
+	p->mode = (enum vhb_poll_mode)__atomic_load_n(&lc->mode, __ATOMIC_RELAXED);
+	p->idle_us = __atomic_load_n(&lc->idle_us, __ATOMIC_RELAXED);
+	p->max_sleep_ms = __atomic_load_n(&lc->max_sleep_ms, __ATOMIC_RELAXED);
+	return 0;
+}
+
+const char *
+vhb_poll_mode_name(enum vhb_poll_mode mode)
+{
+	switch (mode) {
+	case VHB_POLL_ADAPTIVE:
+		return "adaptive";
+	case VHB_POLL_BUSY:
+		return "poll";
+	case VHB_POLL_INTERRUPT:
+		return "interrupt";
+	default:
+		return "unknown";
+	}
+}
+
+int
+vhb_poll_mode_parse(const char *name, enum vhb_poll_mode *mode)
+{
+	if (name == NULL || mode == NULL)
+		return -EINVAL;
+	if (strcasecmp(name, "adaptive") == 0)
+		*mode = VHB_POLL_ADAPTIVE;
+	else if (strcasecmp(name, "poll") == 0)
+		*mode = VHB_POLL_BUSY;
+	else if (strcasecmp(name, "interrupt") == 0)
+		*mode = VHB_POLL_INTERRUPT;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 int
@@ -257,19 +425,32 @@ vhb_init(const unsigned int *lcores, unsigned int nlcores)
 		lc->lcore_id = lcores[i];
 		lc->node = node == SOCKET_ID_ANY ? -1 : node;
 		lc->st.lcore_id = lcores[i];
+		lc->st.tsc_hz = rte_get_tsc_hz();
+		lc->mode = (uint32_t)g_poll.mode;
+		lc->idle_us = g_poll.idle_us;
+		lc->max_sleep_ms = g_poll.max_sleep_ms;
+		lc->st.mode = lc->mode;
+		if (vhb_notify_init(&lc->nt) != 0) {
+			lc->devs = NULL;
+			goto fail_one;
+		}
 		lc->devs = rte_zmalloc_socket("vhb_lcore_devs", LCORE_MAX_DEVICES * sizeof(void *),
 					      RTE_CACHE_LINE_SIZE, node);
 		if (lc->devs == NULL)
 			lc->devs = rte_zmalloc("vhb_lcore_devs", LCORE_MAX_DEVICES * sizeof(void *),
 					       RTE_CACHE_LINE_SIZE);
-		if (lc->devs == NULL)
-			goto fail;
+		if (lc->devs == NULL) {
+			vhb_notify_fini(&lc->nt);
+			goto fail_one;
+		}
 	}
 	g_nlcores = nlcores;
 	return 0;
-fail:
-	while (i-- > 0)
+fail_one:
+	while (i-- > 0) {
 		rte_free(g_lcores[i].devs);
+		vhb_notify_fini(&g_lcores[i].nt);
+	}
 	free(g_lcores);
 	g_lcores = NULL;
 	return -ENOMEM;
@@ -287,10 +468,82 @@ lcore_self(void)
 	return NULL;
 }
 
+static inline void
+st_add(uint64_t *field, uint64_t v)
+{
+	__atomic_store_n(field, *field + v, __ATOMIC_RELAXED);
+}
+
+/* Ask every driver on this lcore to kick, or not. True if a guest notification is pending. */
+static bool
+lcore_set_kicks(struct vhb_lcore *lc, bool kicks)
+{
+	bool pending = false;
+	unsigned int i;
+
+	for (i = 0; i < lc->ndevs; i++)
+		pending |= vhb_notify_device_kicks(lc->devs[i], kicks);
+	if (kicks) {
+		/*
+		 * Store (flags) then load (avail->idx in the next pass): only a full fence
+		 * orders them; the driver has its own between avail->idx and the flags.
+		 */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	return pending;
+}
+
+/* Sleep until a kick, a control action or the next timer; returns VHB_WOKE_* or 0 (no sleep). */
+static unsigned int
+lcore_sleep(struct vhb_lcore *lc, uint64_t now, uint64_t *last)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	uint64_t next = UINT64_MAX, t_in, t_out, ms;
+	int timeout = (int)__atomic_load_n(&lc->max_sleep_ms, __ATOMIC_RELAXED);
+	unsigned int i, why;
+
+	for (i = 0; i < lc->ndevs; i++)
+		next = RTE_MIN(next, vhb_device_next_timer(lc->devs[i]));
+	if (next != UINT64_MAX) {
+		if (next <= now)
+			return 0;
+		ms = ((next - now) * 1000 + hz - 1) / hz;
+		if (ms < (uint64_t)timeout)
+			timeout = (int)ms;
+	}
+	__atomic_store_n(&lc->sleeping, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&lc->st.sleeping, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&lc->ctl_gen, __ATOMIC_SEQ_CST) != lc->gen_seen ||
+	    __atomic_load_n(&lc->stop, __ATOMIC_RELAXED)) {
+		why = 0;
+		goto awake;
+	}
+	t_in = rte_rdtsc();
+	st_add(&lc->st.poll_cycles, t_in - *last);
+	st_add(&lc->st.sleeps, 1);
+	why = vhb_notify_wait(&lc->nt, timeout);
+	t_out = rte_rdtsc();
+	st_add(&lc->st.sleep_cycles, t_out - t_in);
+	*last = t_out;
+	if (why & VHB_WOKE_KICK)
+		st_add(&lc->st.wakeups_kick, 1);
+	if (why & VHB_WOKE_CONTROL)
+		st_add(&lc->st.wakeups_control, 1);
+	if (why == VHB_WOKE_TIMEOUT)
+		st_add(&lc->st.wakeups_timeout, 1);
+awake:
+	__atomic_store_n(&lc->sleeping, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&lc->st.sleeping, 0, __ATOMIC_RELAXED);
+	return why;
+}
+
 int
 vhb_lcore_loop(void *arg)
 {
 	struct vhb_lcore *lc = lcore_self();
+	uint64_t last, last_busy;
+	bool armed = false;	/* kicks asked for since the last control change, no work since */
+	bool kicks = false;	/* drivers were asked to kick */
 
 	RTE_SET_USED(arg);
 	if (lc == NULL)
@@ -300,29 +553,72 @@ vhb_lcore_loop(void *arg)
 			return 0;
 		rte_pause();
 	}
+	last = last_busy = rte_rdtsc();
 	while (!__atomic_load_n(&lc->stop, __ATOMIC_RELAXED)) {
+		uint32_t gen = __atomic_load_n(&lc->ctl_gen, __ATOMIC_ACQUIRE);
+		enum vhb_poll_mode mode = __atomic_load_n(&lc->mode, __ATOMIC_RELAXED);
 		uint64_t t0 = rte_rdtsc();
 		bool busy = false;
-		unsigned int i;
+		unsigned int i, why;
 		uint64_t t1;
 
+		if (gen != lc->gen_seen) {
+			/* New devices or queues (their rings start with NO_NOTIFY): arm again. */
+			lc->gen_seen = gen;
+			armed = false;
+		}
 		mbox_drain(lc);
 		for (i = 0; i < lc->ndevs; i++)
 			busy |= vhb_device_poll(lc->devs[i], t0);
 		t1 = rte_rdtsc();
 		/* Counters: written here only, read relaxed by anyone. */
-		__atomic_store_n(&lc->st.passes, lc->st.passes + 1, __ATOMIC_RELAXED);
-		__atomic_store_n(&lc->st.total_cycles, lc->st.total_cycles + (t1 - t0),
-				 __ATOMIC_RELAXED);
+		st_add(&lc->st.passes, 1);
+		st_add(&lc->st.total_cycles, t1 - t0);
+		st_add(&lc->st.poll_cycles, t1 - last);
+		last = t1;
+		if (lc->st.mode != (uint32_t)mode)
+			__atomic_store_n(&lc->st.mode, (uint32_t)mode, __ATOMIC_RELAXED);
 		if (busy) {
-			__atomic_store_n(&lc->st.busy_passes, lc->st.busy_passes + 1,
-					 __ATOMIC_RELAXED);
-			__atomic_store_n(&lc->st.busy_cycles, lc->st.busy_cycles + (t1 - t0),
-					 __ATOMIC_RELAXED);
-		} else {
+			st_add(&lc->st.busy_passes, 1);
+			st_add(&lc->st.busy_cycles, t1 - t0);
+			if (armed)
+				st_add(&lc->st.sleep_aborts, 1);
+			last_busy = t1;
+			armed = false;
+			if (kicks && mode != VHB_POLL_INTERRUPT) {
+				lcore_set_kicks(lc, false);
+				kicks = false;
+			}
+			continue;
+		}
+		if (mode == VHB_POLL_BUSY || (mode == VHB_POLL_ADAPTIVE &&
+		    t1 - last_busy < (uint64_t)__atomic_load_n(&lc->idle_us, __ATOMIC_RELAXED) *
+		    rte_get_tsc_hz() / 1000000)) {
+			if (kicks && mode == VHB_POLL_BUSY) {
+				lcore_set_kicks(lc, false);
+				kicks = false;
+				armed = false;
+			}
 			rte_pause();
+			continue;
+		}
+		if (!armed) {
+			/* The next pass is the re-check of every ring after the flag change. */
+			armed = !lcore_set_kicks(lc, true);
+			kicks = true;
+			continue;
+		}
+		why = lcore_sleep(lc, t1, &last);
+		armed = false;
+		if ((why & VHB_WOKE_KICK) && mode == VHB_POLL_ADAPTIVE) {
+			/* Traffic: poll again, without kicks, until idle_us passes without work. */
+			lcore_set_kicks(lc, false);
+			kicks = false;
+			last_busy = rte_rdtsc();
 		}
 	}
+	if (kicks)
+		lcore_set_kicks(lc, false);
 	owner_release(lc);
 	return 0;
 }
@@ -332,8 +628,10 @@ vhb_stop(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < g_nlcores; i++)
+	for (i = 0; i < g_nlcores; i++) {
 		__atomic_store_n(&g_lcores[i].stop, 1, __ATOMIC_RELAXED);
+		lcore_wake(&g_lcores[i]);
+	}
 }
 
 void
@@ -341,8 +639,10 @@ vhb_cleanup(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < g_nlcores; i++)
+	for (i = 0; i < g_nlcores; i++) {
 		rte_free(g_lcores[i].devs);
+		vhb_notify_fini(&g_lcores[i].nt);
+	}
 	free(g_lcores);
 	g_lcores = NULL;
 	g_nlcores = 0;
@@ -364,5 +664,15 @@ vhb_lcore_get_stats(unsigned int i, struct vhb_lcore_stats *st)
 	st->busy_passes = __atomic_load_n(&s->busy_passes, __ATOMIC_RELAXED);
 	st->busy_cycles = __atomic_load_n(&s->busy_cycles, __ATOMIC_RELAXED);
 	st->total_cycles = __atomic_load_n(&s->total_cycles, __ATOMIC_RELAXED);
+	st->mode = __atomic_load_n(&s->mode, __ATOMIC_RELAXED);
+	st->sleeping = __atomic_load_n(&s->sleeping, __ATOMIC_RELAXED);
+	st->tsc_hz = s->tsc_hz;
+	st->poll_cycles = __atomic_load_n(&s->poll_cycles, __ATOMIC_RELAXED);
+	st->sleep_cycles = __atomic_load_n(&s->sleep_cycles, __ATOMIC_RELAXED);
+	st->sleeps = __atomic_load_n(&s->sleeps, __ATOMIC_RELAXED);
+	st->wakeups_kick = __atomic_load_n(&s->wakeups_kick, __ATOMIC_RELAXED);
+	st->wakeups_control = __atomic_load_n(&s->wakeups_control, __ATOMIC_RELAXED);
+	st->wakeups_timeout = __atomic_load_n(&s->wakeups_timeout, __ATOMIC_RELAXED);
+	st->sleep_aborts = __atomic_load_n(&s->sleep_aborts, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <rte_vhost.h>
 
 #include "vhb_device.h"
+#include "vhb_notify.h"
 #include "vhb_numa.h"
 
 /* vhost-user message layout (vhost-user spec; rte_vhost's private vhost_user.h). */
@@ -92,6 +93,7 @@ driver_stopped(struct vhb_device *dev)
 		dev->q[i].started = false;
 		dev->q[i].notify_pending = false;
 	}
+	vhb_lcore_unwatch_kicks(dev);	/* rte_vhost closes the kick fds next */
 	if (dev->bp != NULL) {
 		vhb_balloon_pages_reset(dev->bp);
 		vhb_device_publish_counters(dev);
@@ -242,6 +244,7 @@ queue_start(struct vhb_device *dev, int vid, unsigned int idx)
 	vhb_dev_set_state(dev, VHB_DEV_RUNNING);
 	VHB_LOG(INFO, dev, "%s: %s queue %u started (size %u, base %u)", dev->name,
 		vhb_queue_role_name(role), idx, q->vr.size, la);
+	vhb_lcore_watch_kick(dev, vid, idx);	/* a sleeping lcore wakes on its kicks */
 	resume_if_useful(dev);
 }
 

@@ -20,6 +20,7 @@
 
 #include "vhb_device.h"
 #include "vhb_guest_stats.h"
+#include "vhb_notify.h"
 
 /*
  * Largest inflate/deflate request taken (Linux sends at most 1 KiB). A bigger one
@@ -184,6 +185,25 @@ stats_timer(struct vhb_device *dev, struct vhb_queue *q, uint64_t now)
 	vhb_vring_push(&q->vr, q->stats_head, 0);
 	q->stats_held = false;
 	return true;
+}
+
+uint64_t
+vhb_device_next_timer(const struct vhb_device *dev)
+{
+	uint32_t interval = __atomic_load_n(&dev->stats_interval_s, __ATOMIC_RELAXED);
+	unsigned int i;
+
+	if (interval == 0 || (dev->lc_seen & VHB_CTL_RUN) == 0)
+		return UINT64_MAX;
+	for (i = 0; i < VHB_MAX_QUEUES; i++) {
+		const struct vhb_queue *q = &dev->q[i];
+
+		/* When stats_timer() gives the held buffer back. */
+		if (q->role == VHB_VQ_STATS && q->started && q->enabled && !q->broken &&
+		    q->stats_held)
+			return q->stats_rx_tsc + (uint64_t)interval * rte_get_tsc_hz();
+	}
+	return UINT64_MAX;
 }
 
 static void

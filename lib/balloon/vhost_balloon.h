@@ -103,6 +103,36 @@ struct vhb_lcore_stats {
 	unsigned int ndevices;
 	uint64_t passes, busy_passes;
 	uint64_t busy_cycles, total_cycles;
+	/* Appended: polling modes (vhb_set_poll_params()). */
+	uint32_t mode;			/**< enum vhb_poll_mode in force */
+	uint32_t sleeping;		/**< 1 while the lcore waits for a kick */
+	uint64_t tsc_hz;		/**< TSC frequency, to turn the cycles below into time */
+	uint64_t poll_cycles;		/**< TSC cycles awake (polling, busy or not) */
+	uint64_t sleep_cycles;		/**< TSC cycles asleep in epoll_wait */
+	uint64_t sleeps;		/**< times the lcore went to sleep */
+	uint64_t wakeups_kick;		/**< woken by a guest kick */
+	uint64_t wakeups_control;	/**< woken by the control side (device, quiesce, target) */
+	uint64_t wakeups_timeout;	/**< woken by the timeout (stats timer, max sleep) */
+	uint64_t sleep_aborts;		/**< re-check after enabling kicks found work: no sleep */
+};
+
+/** How a poll lcore waits for work. */
+enum vhb_poll_mode {
+	VHB_POLL_ADAPTIVE = 0,	/**< poll; sleep on kicks after idle_us without work (default) */
+	VHB_POLL_BUSY,		/**< always poll ("poll"): lowest latency, one busy CPU */
+	VHB_POLL_INTERRUPT,	/**< never busy-poll: sleep whenever a pass found no work */
+};
+
+/** Default idle period before an adaptive lcore sleeps. */
+#define VHB_POLL_IDLE_US_DEFAULT	1000
+/** Default longest sleep when no timer is due. */
+#define VHB_POLL_MAX_SLEEP_MS_DEFAULT	1000
+
+/** Polling mode of a poll lcore. */
+struct vhb_poll_params {
+	enum vhb_poll_mode mode;
+	uint32_t idle_us;	/**< adaptive: sleep after this long without work (0: at once) */
+	uint32_t max_sleep_ms;	/**< longest sleep when no stats timer is due (>= 1) */
 };
 
 /**
@@ -144,6 +174,23 @@ int vhb_device_get_guest_stats(const struct vhb_device *dev, struct vhb_guest_st
 
 /** Stats of poll lcore i (0 <= i < count given to vhb_init()); -ENOENT past the end. */
 int vhb_lcore_get_stats(unsigned int i, struct vhb_lcore_stats *st);
+
+/** Fill p with the defaults: adaptive, VHB_POLL_IDLE_US_DEFAULT, VHB_POLL_MAX_SLEEP_MS_DEFAULT. */
+void vhb_poll_params_default(struct vhb_poll_params *p);
+
+/**
+ * Polling mode of every poll lcore (and of lcores set up later by vhb_init()).
+ * Takes effect at once, also on a sleeping lcore. 0 or -EINVAL.
+ */
+int vhb_set_poll_params(const struct vhb_poll_params *p);
+
+/** Polling mode of poll lcore i (index as for vhb_lcore_get_stats()). 0, -EINVAL or -ENOENT. */
+int vhb_lcore_set_poll_params(unsigned int i, const struct vhb_poll_params *p);
+int vhb_lcore_get_poll_params(unsigned int i, struct vhb_poll_params *p);
+
+/** "adaptive", "poll", "interrupt"; and back (0 or -EINVAL). */
+const char *vhb_poll_mode_name(enum vhb_poll_mode mode);
+int vhb_poll_mode_parse(const char *name, enum vhb_poll_mode *mode);
 
 /** Names for humans: feature bit, device state, guest stat tag ("swap-in", ...). */
 const char *vhb_feature_name(unsigned int bit);
