@@ -119,6 +119,7 @@ vms_ring_kick_prepare(struct vms_ring *r)
 {
 	uint16_t old = r->kick_old, nw = r->avail_idx;
 
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* Linux virtio_mb(): avail->idx before flags */
 	r->kick_old = nw;
 	if (r->event_idx) {
 		/* avail_event lives after the used ring entries. */
