@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_malloc.h>
@@ -42,6 +43,12 @@
 #define VU_MAX_CONFIG_SIZE	256
 #define VU_PROTOCOL_F_SLAVE_REQ	5
 
+/* rte_vhost 22.11's largest payload member (the crypto session parameters). */
+#define VU_PAYLOAD_SIZE		632
+#define VU_MAX_MEM_REGIONS	8	/* VHOST_MEMORY_MAX_NREGIONS */
+#define VU_MEM_HDR_SIZE		8	/* nregions, padding */
+#define VU_MEM_REGION_SIZE	32
+
 struct vu_msg {
 	uint32_t request;
 	uint32_t flags;
@@ -58,8 +65,34 @@ struct vu_msg {
 			uint32_t flags;
 			uint8_t region[VU_MAX_CONFIG_SIZE];
 		} cfg;
+		struct {
+			uint32_t nregions;
+			uint32_t padding;
+			struct {
+				uint64_t gpa;
+				uint64_t size;
+				uint64_t uaddr;
+				uint64_t mmap_offset;
+			} regions[VU_MAX_MEM_REGIONS];
+		} memory;
+		uint8_t raw[VU_PAYLOAD_SIZE];
 	} payload;
 } __rte_packed;
+
+/*
+ * What the hooks receive: rte_vhost's struct vhu_msg_context (private
+ * lib/vhost/vhost_user.h, whose comment says external handlers rely on its
+ * layout): the message, then the fds that came with it. A message the hooks
+ * answer themselves never reaches rte_vhost's handlers, which are the ones that
+ * close unexpected fds: we must close them, or a frontend leaks our fds at will.
+ */
+struct vu_msg_ctx {
+	struct vu_msg msg;
+	int fds[VU_MAX_MEM_REGIONS];
+	int fd_num;
+} __rte_packed;
+
+_Static_assert(sizeof(struct vu_msg) == 12 + VU_PAYLOAD_SIZE, "rte_vhost 22.11 VhostUserMsg");
 
 static bool
 any_queue_started(const struct vhb_device *dev)
@@ -341,24 +374,93 @@ config_set(struct vhb_device *dev, struct vu_msg *m)
 	return RTE_VHOST_MSG_RESULT_OK;
 }
 
+/* A message we answer in pre carries no fds: close any that came (see vu_msg_ctx). */
+static void
+close_msg_fds(struct vu_msg_ctx *ctx)
+{
+	int i, n = ctx->fd_num;
+
+	if (n < 0 || n > VU_MAX_MEM_REGIONS)
+		n = VU_MAX_MEM_REGIONS;
+	for (i = 0; i < n; i++)
+		if (ctx->fds[i] >= 0)
+			close(ctx->fds[i]);
+	ctx->fd_num = 0;
+}
+
+/*
+ * rte_vhost maps whatever SET_MEM_TABLE says (facts G): it reads regions past a
+ * short payload, and takes zero-size, wrapping and overlapping regions. Refuse
+ * those before it unmaps the table in force, so a refused table leaves the
+ * device serving on the old one. NULL if the table is acceptable.
+ */
+static const char *
+mem_table_invalid(const struct vu_msg_ctx *ctx)
+{
+	const struct vu_msg *m = &ctx->msg;
+	uint32_t n = m->payload.memory.nregions, i, j;
+
+	if (m->size < VU_MEM_HDR_SIZE)
+		return "payload shorter than its header";
+	if (n == 0 || n > VU_MAX_MEM_REGIONS)
+		return "region count not in 1..8";
+	if (m->size < VU_MEM_HDR_SIZE + n * VU_MEM_REGION_SIZE)
+		return "payload shorter than its regions";
+	if (ctx->fd_num != (int)n)
+		return "not one fd per region";
+	for (i = 0; i < n; i++) {
+		uint64_t gpa = m->payload.memory.regions[i].gpa;
+		uint64_t size = m->payload.memory.regions[i].size;
+		uint64_t ua = m->payload.memory.regions[i].uaddr;
+
+		if (size == 0)
+			return "zero-size region";
+		if (gpa + size < gpa || ua + size < ua ||
+		    m->payload.memory.regions[i].mmap_offset + size <
+		    m->payload.memory.regions[i].mmap_offset)
+			return "region wraps the address space";
+		for (j = 0; j < i; j++) {
+			uint64_t g2 = m->payload.memory.regions[j].gpa;
+			uint64_t s2 = m->payload.memory.regions[j].size;
+			uint64_t u2 = m->payload.memory.regions[j].uaddr;
+
+			if ((gpa < g2 + s2 && g2 < gpa + size) || (ua < u2 + s2 && u2 < ua + size))
+				return "overlapping regions";
+		}
+	}
+	return NULL;
+}
+
 static enum rte_vhost_msg_result
 pre_msg(int vid, void *msg)
 {
 	struct vhb_device *dev = vhb_device_by_vid(vid);
-	struct vu_msg *m = msg;
+	struct vu_msg_ctx *ctx = msg;
+	struct vu_msg *m = &ctx->msg;
 	enum rte_vhost_msg_result res = RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	const char *why;
 	unsigned int idx;
 
 	if (dev == NULL)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	switch (m->request) {
 	case VU_GET_CONFIG:
+		close_msg_fds(ctx);
 		res = config_get(dev, m);
 		break;
 	case VU_SET_CONFIG:
+		close_msg_fds(ctx);
 		res = config_set(dev, m);
 		break;
 	case VU_SET_MEM_TABLE:
+		why = mem_table_invalid(ctx);
+		if (why != NULL) {
+			VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: SET_MEM_TABLE refused: %s; "
+					  "the previous table stays in force", dev->name, why);
+			__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
+			close_msg_fds(ctx);
+			return RTE_VHOST_MSG_RESULT_ERR;
+		}
 		/* rte_vhost unmaps the old regions in this message: stop touching them. */
 		pthread_mutex_lock(&dev->lock);
 		vhb_dev_quiesce(dev);
