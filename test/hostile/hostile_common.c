@@ -165,3 +165,24 @@ hostile_verify_except(struct vms_vm *vm, const struct vms_block *allowed, unsign
 	}
 	CHECK(n > 0 || bad == 0, "%s: %" PRId64 " pages corrupted", when, bad);
 }
+
+unsigned int
+hostile_fd_settled(unsigned int want, int timeout_ms)
+{
+	unsigned int n = hostile_fd_count(), same = 0;
+	int waited;
+
+	/*
+	 * rte_vhost closes a connection's fds (socket, regions, kick/call) after its
+	 * destroy_connection callback, i.e. after the device reads LISTENING.
+	 */
+	for (waited = 0; waited < timeout_ms && n != want && same < 50; waited += 2) {
+		unsigned int m;
+
+		usleep(2000);
+		m = hostile_fd_count();
+		same = m == n ? same + 1 : 0;
+		n = m;
+	}
+	return n;
+}

@@ -45,6 +45,8 @@ void hostile_neighbour_check(struct hostile_pair *nb, const char *when);
 
 /* Open file descriptors of this process. */
 unsigned int hostile_fd_count(void);
+/* Wait until the count is want (or stable for 100 ms; want 0: just stable); returns it. */
+unsigned int hostile_fd_settled(unsigned int want, int timeout_ms);
 
 /* Fault injections assert the offender's memory holds no corruption outside the given
  * PFN ranges (the pages the offence could legitimately hit); n may be 0. */

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Hostile frontends on the control path (the vhost-user socket): GET/SET_CONFIG
+ * out of range, messages of the wrong size or with missing or extra fds,
+ * SET_MEM_TABLE with zero-size, overlapping, wrapping or truncated regions, and a
+ * disconnect after every message of the start sequence. For each: the process
+ * survives, the device refuses (counted) or the connection closes, no fd is left
+ * behind, a fresh frontend on the same socket works, and a neighbour VM is served.
+ * argv[1]: the group.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+
+#include "hostile_common.h"
+
+#define F_REQ	(VMS_MSG_VERSION | VMS_MSG_NEED_REPLY)
+
+static struct hostile_pair g_nb;
+
+struct cfg_payload {
+	uint32_t offset, size, flags;
+	uint8_t region[256];
+} __attribute__((packed));
+
+struct mem_region {
+	uint64_t gpa, size, uaddr, mmap_offset;
+};
+
+struct mem_payload {
+	uint32_t nregions, padding;
+	struct mem_region r[9];
+};
+
+struct reply {
+	uint32_t request, flags, size;
+	uint64_t u64;
+	uint8_t rest[300];
+} __attribute__((packed));
+
+/* Send with NEED_REPLY; returns the ack's u64 (0 ok, non-zero refused), -errno if closed. */
+static int64_t
+send_req(struct vms_vm *vm, uint32_t req, uint32_t size, const void *pl, size_t pl_len,
+	 const int *fds, unsigned int nfds)
+{
+	struct reply r;
+	size_t rlen = sizeof(r);
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	rc = vms_vm_send_raw(vm, req, F_REQ, size, pl, pl_len, fds, nfds, &r, &rlen);
+	if (rc < 0)
+		return rc;
+	if (rlen < 12 + 8)
+		return -EPROTO;
+	/* GET_CONFIG answered in full is a success; otherwise the u64 ack. */
+	if (req == VMS_REQ_GET_CONFIG && r.size != 8)
+		return 0;
+	return (int64_t)r.u64;
+}
+
+static int
+group_config(void)
+{
+	struct {
+		const char *name;
+		uint32_t req, msg_size, offset, size;
+	} cases[] = {
+		{ "GET_CONFIG size 300", VMS_REQ_GET_CONFIG, 12 + 256, 0, 300 },
+		{ "GET_CONFIG offset 12 size 8", VMS_REQ_GET_CONFIG, 12 + 8, 12, 8 },
+		{ "GET_CONFIG offset 0xfffffffc size 8", VMS_REQ_GET_CONFIG, 12 + 8, 0xfffffffcu, 8 },
+		{ "GET_CONFIG offset 16 size 1", VMS_REQ_GET_CONFIG, 12 + 1, 16, 1 },
+		{ "GET_CONFIG message of 4 bytes", VMS_REQ_GET_CONFIG, 4, 0, 16 },
+		{ "SET_CONFIG size 300", VMS_REQ_SET_CONFIG, 12 + 256, 0, 300 },
+		{ "SET_CONFIG size 4, no data", VMS_REQ_SET_CONFIG, 12, 4, 4 },
+		{ "SET_CONFIG offset 0xfffffffc size 8", VMS_REQ_SET_CONFIG, 12 + 8, 0xfffffffcu, 8 },
+		{ "SET_CONFIG offset 14 size 4", VMS_REQ_SET_CONFIG, 12 + 4, 14, 4 },
+	};
+	struct hostile_pair hp;
+	struct cfg_payload pl;
+	unsigned int i;
+	int64_t rc;
+
+	printf("GET/SET_CONFIG out of range (memfd 4 KiB guest, 16 MiB)\n");
+	hostile_pair_up(&hp, "cfg", 0);
+	for (i = 0; i < RTE_DIM(cases); i++) {
+		uint64_t e0 = hostile_counters(hp.dev).guest_errors;
+
+		memset(&pl, 0, sizeof(pl));
+		pl.offset = cases[i].offset;
+		pl.size = cases[i].size;
+		rc = send_req(hp.vm, cases[i].req, cases[i].msg_size, &pl,
+			      RTE_MIN(cases[i].msg_size, (uint32_t)sizeof(pl)), NULL, 0);
+		CHECK(rc > 0, "%s: not refused (%" PRId64 ")", cases[i].name, rc);
+		CHECK(hostile_counters(hp.dev).guest_errors == e0 + 1, "%s: counted", cases[i].name);
+		printf("  %-40s refused, connection kept\n", cases[i].name);
+	}
+	/* The connection and the device still work, and the config is untouched. */
+	func_balloon_to(hp.dev, hp.vm, 512);
+	func_balloon_to(hp.dev, hp.vm, 0);
+	/* Without NEED_REPLY a refusal closes the connection (rte_vhost): the process lives. */
+	pl.offset = 0;
+	pl.size = 300;
+	CHECK(vms_vm_send_raw(hp.vm, VMS_REQ_GET_CONFIG, VMS_MSG_VERSION, 12 + 256, &pl, 12 + 256,
+			      NULL, 0, NULL, NULL) == 0, "send");
+	CHECK(hostile_wait_listening(hp.dev, 5000), "connection closed");
+	printf("  without NEED_REPLY: connection closed, device listening\n");
+	hostile_neighbour_check(&g_nb, "config");
+	hostile_pair_down(&hp);
+	return 0;
+}
+
+/* A fresh frontend on dev's socket still inflates and deflates. */
+static void
+fresh_frontend_works(struct hostile_pair *hp, const char *when)
+{
+	struct vms_vm *vm;
+
+	vms_vm_destroy(hp->vm);
+	hp->vm = NULL;
+	CHECK(hostile_wait_listening(hp->dev, 5000), "%s: listening", when);
+	vm = func_vm(&hp->p);
+	CHECK(vm != NULL, "%s: fresh vm", when);
+	hp->vm = vm;
+	func_balloon_to(hp->dev, vm, 256);
+	func_balloon_to(hp->dev, vm, 0);
+	func_verify(vm, when);
+}
+
+static int
+group_msg(void)
+{
+	struct hostile_pair hp;
+	struct mem_payload mp;
+	struct cfg_payload pl;
+	uint64_t u64;
+	unsigned int base_fds, fds_before, i;
+	uint32_t state[2];
+	int efd, rc;
+	int64_t r;
+
+	printf("vhost-user messages of wrong size, with missing or extra fds (memfd 4 KiB, 16 MiB)\n");
+	hostile_pair_up(&hp, "msg", 0);
+	vms_vm_destroy(hp.vm);
+	hp.vm = NULL;
+	CHECK(hostile_wait_listening(hp.dev, 5000), "listening");
+	base_fds = hostile_fd_settled(0, 2000);
+	hp.vm = func_vm(&hp.p);
+	efd = eventfd(0, EFD_CLOEXEC);
+	CHECK(efd >= 0, "eventfd");
+
+	/* Config requests with an fd attached: refused or answered, the fd not kept. */
+	for (i = 0; i < 2; i++) {
+		memset(&pl, 0, sizeof(pl));
+		pl.size = 4;
+		fds_before = hostile_fd_count();
+		r = send_req(hp.vm, i == 0 ? VMS_REQ_GET_CONFIG : VMS_REQ_SET_CONFIG, 12 + 4, &pl,
+			     12 + 4, &efd, 1);
+		CHECK(r >= 0, "config with fd: connection lost (%" PRId64 ")", r);
+		CHECK(hostile_fd_count() == fds_before, "%s with an fd: the backend kept it "
+		      "(%u fds, was %u)", i == 0 ? "GET_CONFIG" : "SET_CONFIG", hostile_fd_count(),
+		      fds_before);
+	}
+	printf("  GET/SET_CONFIG with an fd attached: fd closed by the backend\n");
+
+	/* Ring sizes 0, not a power of 2, too big: refused (by rte_vhost), connection kept. */
+	for (i = 0; i < 3; i++) {
+		static const uint32_t sizes[] = { 0, 48, 65536 };
+
+		state[0] = 0;
+		state[1] = sizes[i];
+		r = send_req(hp.vm, VMS_REQ_SET_VRING_NUM, 8, state, 8, NULL, 0);
+		CHECK(r > 0, "ring size %u not refused (%" PRId64 ")", sizes[i], r);
+	}
+	/* A kick of a queue index the device has no role for: ignored, connection kept. */
+	u64 = 7;
+	r = send_req(hp.vm, VMS_REQ_SET_VRING_KICK, 8, &u64, 8, &efd, 1);
+	CHECK(r >= 0, "kick of queue 7: connection lost (%" PRId64 ")", r);
+	printf("  ring sizes 0, 48, 65536 refused; kick of queue 7 ignored; connection kept\n");
+	fresh_frontend_works(&hp, "after bad ring sizes");
+
+	/* Messages rte_vhost refuses by closing the connection. */
+	{
+		struct {
+			const char *name;
+			uint32_t req, size;
+			unsigned int nfds;
+		} closers[] = {
+			{ "SET_VRING_KICK without fd or NOFD flag", VMS_REQ_SET_VRING_KICK, 8, 0 },
+			{ "SET_MEM_TABLE of 2 regions with 1 fd", VMS_REQ_SET_MEM_TABLE,
+			  8 + 2 * 32, 1 },
+			{ "header size 0x10000", VMS_REQ_GET_FEATURES, 0x10000, 0 },
+			{ "unknown request 99", 99, 0, 0 },
+		};
+
+		for (i = 0; i < RTE_DIM(closers); i++) {
+			memset(&mp, 0, sizeof(mp));
+			mp.nregions = 2;
+			mp.r[0].size = mp.r[1].size = 2 * MiB;
+			mp.r[1].gpa = 2 * MiB;
+			rc = vms_vm_send_raw(hp.vm, closers[i].req, VMS_MSG_VERSION, closers[i].size,
+					     &mp, RTE_MIN(closers[i].size, (uint32_t)sizeof(mp)),
+					     &efd, closers[i].nfds, NULL, NULL);
+			CHECK(rc == 0 || rc == -EPIPE || rc == -ECONNRESET, "send: %d", rc);
+			CHECK(hostile_wait_listening(hp.dev, 5000), "%s: connection not closed",
+			      closers[i].name);
+			printf("  %-40s connection closed\n", closers[i].name);
+			fresh_frontend_works(&hp, closers[i].name);
+		}
+	}
+	close(efd);
+	vms_vm_destroy(hp.vm);
+	hp.vm = NULL;
+	CHECK(hostile_wait_listening(hp.dev, 5000), "listening");
+	CHECK(hostile_fd_settled(base_fds, 5000) == base_fds, "fds back to %u: %u", base_fds,
+	      hostile_fd_count());
+	printf("  open fds back to baseline (%u)\n", base_fds);
+	hostile_neighbour_check(&g_nb, "messages");
+	CHECK(vhb_device_destroy(hp.dev) == 0, "destroy");
+	return 0;
+}
+
+static int
+group_memtable(void)
+{
+	struct hostile_pair hp;
+	struct mem_payload mp;
+	unsigned int i, base_fds;
+	int fds[2], mfd;
+	int64_t r;
+
+	printf("SET_MEM_TABLE with bad regions (memfd 4 KiB guest, 16 MiB)\n");
+	hostile_pair_up(&hp, "mem", 0);
+	mfd = memfd_create("hostile-mem", MFD_CLOEXEC);
+	CHECK(mfd >= 0 && ftruncate(mfd, 16 * MiB) == 0, "memfd");
+	fds[0] = fds[1] = mfd;
+	base_fds = hostile_fd_count();
+	for (i = 0; i < 6; i++) {
+		static const char *const names[] = { "zero-size region", "overlapping regions",
+			"no regions", "9 regions", "region wrapping the address space",
+			"truncated payload (1 region, 24 bytes)" };
+		uint32_t size, nfds = 1;
+		uint64_t e0 = hostile_counters(hp.dev).guest_errors;
+
+		memset(&mp, 0, sizeof(mp));
+		mp.nregions = 1;
+		mp.r[0] = (struct mem_region){ 0, 16 * MiB, 0x7f0000000000ULL, 0 };
+		mp.r[1] = (struct mem_region){ 8 * MiB, 8 * MiB, 0x7f0001000000ULL, 0 };
+		switch (i) {
+		case 0:
+			mp.r[0].size = 0;
+			break;
+		case 1:
+			mp.nregions = 2;
+			nfds = 2;
+			break;
+		case 2:
+			mp.nregions = 0;
+			nfds = 0;
+			break;
+		case 3:
+			mp.nregions = 9;
+			nfds = 0;
+			break;
+		case 4:
+			mp.r[0].gpa = 0xffffffffff000000ULL;
+			break;
+		default:
+			break;
+		}
+		size = i == 5 ? 8 + 16 : 8 + mp.nregions * 32;
+		if (size > sizeof(mp))
+			size = sizeof(mp);
+		r = send_req(hp.vm, VMS_REQ_SET_MEM_TABLE, size, &mp, size, fds, nfds);
+		CHECK(r > 0, "%s: not refused (%" PRId64 ")", names[i], r);
+		CHECK(hostile_counters(hp.dev).guest_errors == e0 + 1, "%s: not counted", names[i]);
+		CHECK(hostile_fd_count() == base_fds, "%s: fd kept", names[i]);
+		/* The old table is still in force: the device serves this guest on. */
+		func_balloon_to(hp.dev, hp.vm, (i & 1) ? 0 : 256);
+		printf("  %-40s refused, counted, old table kept\n", names[i]);
+	}
+	close(mfd);
+	func_verify(hp.vm, "after bad memory tables");
+	hostile_neighbour_check(&g_nb, "memory tables");
+	hostile_pair_down(&hp);
+	return 0;
+}
+
+static int
+group_disconnect(void)
+{
+	struct hostile_pair hp;
+	struct vms_vm *vm;
+	unsigned int n, nmsgs, base_fds;
+	int rc;
+
+	printf("disconnect after every message of the start sequence (memfd 4 KiB, 16 MiB)\n");
+	hostile_pair_up(&hp, "disc", 0);
+	/* The full sequence, counted from the trace of a normal connect + start. */
+	{
+		struct vms_trace_entry *t = calloc(4096, sizeof(*t));
+		unsigned int k, cnt;
+
+		CHECK(t != NULL, "alloc");
+		cnt = vms_vm_trace(hp.vm, t, 4096);
+		for (k = 0, nmsgs = 0; k < cnt; k++)
+			nmsgs += !t[k].from_backend && !t[k].is_reply;
+		free(t);
+	}
+	vms_vm_destroy(hp.vm);
+	hp.vm = NULL;
+	CHECK(hostile_wait_listening(hp.dev, 5000), "listening");
+	base_fds = hostile_fd_settled(0, 2000);
+	for (n = 1; n <= nmsgs; n++) {
+		vm = vms_vm_create(&hp.p);
+		CHECK(vm != NULL, "create");
+		vms_vm_disconnect_after(vm, n);
+		rc = vms_vm_connect(vm);
+		if (rc == 0)
+			rc = vms_vm_start(vm);
+		vms_vm_destroy(vm);
+		CHECK(hostile_wait_listening(hp.dev, 5000), "after %u messages: not listening", n);
+		CHECK(hostile_info(hp.dev).nregions == 0 && hostile_info(hp.dev).pages_in_balloon == 0,
+		      "after %u messages: state kept", n);
+		CHECK(hostile_fd_settled(base_fds, 5000) == base_fds,
+		      "after %u messages: %u fds, baseline %u", n, hostile_fd_count(), base_fds);
+	}
+	printf("  %u cut points: device back to listening, fds back to %u each time\n", nmsgs,
+	       base_fds);
+	hp.vm = func_vm(&hp.p);
+	CHECK(hp.vm != NULL, "fresh vm");
+	func_balloon_to(hp.dev, hp.vm, 512);
+	func_verify(hp.vm, "after the cuts");
+	hostile_neighbour_check(&g_nb, "disconnects");
+	hostile_pair_down(&hp);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *g = argc > 1 ? argv[1] : "";
+	int rc = 2;
+
+	func_start();
+	hostile_log_capture();
+	hostile_pair_up(&g_nb, "neighbour", 0);
+	if (strcmp(g, "config") == 0)
+		rc = group_config();
+	else if (strcmp(g, "msg") == 0)
+		rc = group_msg();
+	else if (strcmp(g, "memtable") == 0)
+		rc = group_memtable();
+	else if (strcmp(g, "disconnect") == 0)
+		rc = group_disconnect();
+	else
+		fprintf(stderr, "unknown group '%s'\n", g);
+	if (rc == 0)
+		hostile_neighbour_check(&g_nb, "at the end");
+	hostile_pair_down(&g_nb);
+	func_stop();
+	if (rc == 0)
+		printf("PASS %s\n", g);
+	return rc;
+}
