@@ -164,9 +164,11 @@ open_backing(struct vms_vm *vm)
 		struct statfs sfs;
 		int ret;
 
-		if (vm->p.hugetlbfs_dir != NULL)
+		/* p.hugetlbfs_dir may already point at huge_dir (set at create): never self-copy. */
+		if (vm->p.hugetlbfs_dir != NULL && vm->p.hugetlbfs_dir != vm->huge_dir)
 			snprintf(vm->huge_dir, sizeof(vm->huge_dir), "%s", vm->p.hugetlbfs_dir);
-		else if ((ret = find_hugetlbfs(vm->huge_dir, sizeof(vm->huge_dir))) < 0)
+		else if (vm->p.hugetlbfs_dir == NULL &&
+			 (ret = find_hugetlbfs(vm->huge_dir, sizeof(vm->huge_dir))) < 0)
 			return ret;
 		if (statfs(vm->huge_dir, &sfs) < 0)
 			return -errno;
