@@ -303,6 +303,7 @@ vhb_pages_stats_accumulate(struct vhb_balloon_pages_stats *acc,
 	acc->report_ranges += add->report_ranges;
 	acc->report_bytes_released += add->report_bytes_released;
 	acc->report_bytes_skipped += add->report_bytes_skipped;
+	acc->report_ranges_invalid += add->report_ranges_invalid;
 }
 
 void
