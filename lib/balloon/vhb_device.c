@@ -46,7 +46,28 @@ vhb_device_by_vid(int vid)
 void
 vhb_device_bind_vid(struct vhb_device *dev, int vid)
 {
+	int old;
+
 	pthread_mutex_lock(&dev->lock);
+	old = __atomic_load_n(&dev->vid, __ATOMIC_RELAXED);
+	if (old >= 0 && old != vid) {
+		/*
+		 * rte_vhost accepts any number of connections on one socket. One device
+		 * serves one frontend: the newest (a frontend that reconnects at once may
+		 * arrive before its old connection's EOF is seen). The old connection is
+		 * forgotten entirely, so its messages and rings can never mix with the new
+		 * one's memory; rte_vhost closes it at its next config message.
+		 */
+		VHB_LOG(WARNING, dev, "%s: new frontend (vid %d) replaces vid %d", dev->name, vid,
+			old);
+		vhb_device_disconnected(dev);
+		if (old < RTE_MAX_VHOST_DEVICE) {
+			struct vhb_device *self = dev;
+
+			__atomic_compare_exchange_n(&g_by_vid[old], &self, NULL, false,
+						    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+		}
+	}
 	if (vid >= 0 && vid < RTE_MAX_VHOST_DEVICE)
 		__atomic_store_n(&g_by_vid[vid], dev, __ATOMIC_RELEASE);
 	__atomic_store_n(&dev->vid, vid, __ATOMIC_RELAXED);
