@@ -21,6 +21,7 @@ struct hostile_pair {
 	struct vms_vm *vm;
 	struct vms_vm_params p;
 	char name[32];
+	char path[160];		/* p.socket_path points here (func_socket's buffer is reused) */
 };
 
 /* Send the library's log to a file we can count lines in (call after func_start()). */
