@@ -460,3 +460,24 @@ vhb_device_state_name(enum vhb_device_state state)
 		return "unknown";
 	}
 }
+
+int
+vhb_device_set_release_mode(struct vhb_device *dev, int mode)
+{
+	bool run;
+	int rc = 0;
+
+	if (dev == NULL || mode < VHB_DEVICE_RELEASE_BULK || mode > VHB_DEVICE_RELEASE_NONE)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	run = (__atomic_load_n(&dev->ctl, __ATOMIC_RELAXED) & VHB_CTL_RUN) != 0;
+	vhb_dev_quiesce(dev);
+	if (dev->bp != NULL)
+		vhb_balloon_pages_set_release_mode(dev->bp, (enum vhb_release_mode)mode);
+	else
+		rc = -EAGAIN;
+	if (run)
+		vhb_dev_resume(dev);
+	pthread_mutex_unlock(&dev->lock);
+	return rc;
+}

@@ -28,6 +28,7 @@
 #include "vhb_config.h"
 #include "vhb_features.h"
 #include "vhb_guest_mem.h"
+#include "vhb_latency.h"
 #include "vhb_log.h"
 #include "vhb_vring.h"
 
@@ -100,6 +101,7 @@ struct vhb_device {
 	struct vhb_guest_stats gs;
 
 	struct vhb_config cfg;
+	struct vhb_latency lat;		/* lcore writes, anyone reads relaxed */
 };
 
 /* Registry (vhb_device.c). */

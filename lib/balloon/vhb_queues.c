@@ -20,6 +20,7 @@
 
 #include "vhb_device.h"
 #include "vhb_guest_stats.h"
+#include "vhb_latency.h"
 #include "vhb_notify.h"
 
 /*
@@ -233,8 +234,9 @@ poll_queue(struct vhb_device *dev, unsigned int qidx, struct vhb_queue *q, uint6
 	struct vhb_vring_chain ch;
 	enum vhb_vring_dir dir;
 	const struct vhb_guest_mem *gm;
-	bool busy = false;
-	unsigned int i;
+	uint64_t pop_tsc[VHB_BURST_HEADS];
+	bool busy = false, published;
+	unsigned int i, npop = 0;
 	int rc;
 
 	if (!q->started || !q->enabled || q->broken)
@@ -257,6 +259,7 @@ poll_queue(struct vhb_device *dev, unsigned int qidx, struct vhb_queue *q, uint6
 			break;
 		}
 		busy = true;
+		pop_tsc[npop] = rte_rdtsc();
 		if ((q->role == VHB_VQ_INFLATE || q->role == VHB_VQ_DEFLATE) &&
 		    ch.total_len > VHB_MAX_PFN_REQ_BYTES) {
 			q->vr.error = "PFN request larger than 64 KiB";
@@ -280,10 +283,14 @@ poll_queue(struct vhb_device *dev, unsigned int qidx, struct vhb_queue *q, uint6
 			break;
 		}
 		/* The engine call has returned: every release is done, the ack may go. */
-		if (!hold)
+		if (!hold) {
 			vhb_vring_push(&q->vr, ch.head, 0);
+			npop += q->role != VHB_VQ_STATS;
+		}
 	}
-	if (vhb_vring_publish(&q->vr) || q->notify_pending)
+	published = vhb_vring_publish(&q->vr);
+	vhb_latency_record(&dev->lat, pop_tsc, npop);	/* acks published: service times */
+	if (published || q->notify_pending)
 		notify_guest(dev, qidx, q);
 	return busy;
 }

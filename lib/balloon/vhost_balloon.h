@@ -197,6 +197,43 @@ const char *vhb_feature_name(unsigned int bit);
 const char *vhb_device_state_name(enum vhb_device_state state);
 const char *vhb_guest_stat_name(unsigned int tag);
 
+/* Appended: benchmarking (release mode, per-request service time). */
+
+/** Release modes for vhb_device_set_release_mode(). */
+#define VHB_DEVICE_RELEASE_BULK		0	/**< coalesced ranges (default) */
+#define VHB_DEVICE_RELEASE_PER_PAGE	1	/**< one syscall per host page (QEMU-like) */
+#define VHB_DEVICE_RELEASE_NONE		2	/**< track only, release nothing */
+
+/**
+ * How the device releases memory, for benchmarks: applies to the page tracking of the
+ * current connection (created when the first queue starts). A new connection starts
+ * in BULK again. 0, -EINVAL, or -EAGAIN if no queue has started yet.
+ */
+int vhb_device_set_release_mode(struct vhb_device *dev, int mode);
+
+/** Linear sub-buckets per power of two in struct vhb_service_time. */
+#define VHB_SERVICE_TIME_SUB		4
+#define VHB_SERVICE_TIME_BUCKETS	(64 * VHB_SERVICE_TIME_SUB)
+
+/**
+ * Service time of inflate, deflate and reporting requests: TSC cycles from the pop
+ * of a request off its ring until its ack is published (cumulative since the device
+ * was created). bucket[i] counts requests of at most vhb_service_time_bucket_max(i)
+ * cycles (and more than bucket i - 1's maximum).
+ */
+struct vhb_service_time {
+	uint64_t tsc_hz;
+	uint64_t count;
+	uint64_t sum_cycles;
+	uint64_t max_cycles;
+	uint64_t bucket[VHB_SERVICE_TIME_BUCKETS];
+};
+
+int vhb_device_get_service_time(const struct vhb_device *dev, struct vhb_service_time *st);
+
+/** Largest cycle count bucket i holds. */
+uint64_t vhb_service_time_bucket_max(unsigned int i);
+
 #ifdef __cplusplus
 }
 #endif
