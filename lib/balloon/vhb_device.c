@@ -126,37 +126,79 @@ log_qemu_options(const struct vhb_device *dev)
 }
 
 /*
- * A socket file nobody listens on (left by a process that died) makes bind() fail:
- * remove it. A live one (another process serves it) is left alone.
+ * Make the path ready for rte_vhost's bind(), or refuse it. rte_vhost 22.11 cannot
+ * be left to find out: after a failed bind, rte_vhost_driver_unregister() closes
+ * the socket fd a second time (possibly another VM's fd by then) and unlink()s
+ * the path, whatever is there. So: the directory must exist and be writable; a
+ * socket file nobody listens on (left by a process that died) is removed; a live
+ * socket, a symlink or anything else at the path is refused and left alone.
  */
-static void
-remove_stale_socket(const struct vhb_device *dev)
+static int
+prepare_socket_path(const struct vhb_device *dev)
 {
+	char dir[sizeof(dev->path)];
 	struct sockaddr_un sa;
 	struct stat st;
-	int fd;
+	char *slash;
+	int fd, rc;
 
-	if (lstat(dev->path, &st) != 0 || !S_ISSOCK(st.st_mode))
-		return;
+	snprintf(dir, sizeof(dir), "%s", dev->path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir ? 1 : 0] = '\0';
+	if (stat(dir, &st) != 0)
+		rc = -errno;
+	else if (!S_ISDIR(st.st_mode))
+		rc = -ENOTDIR;
+	else if (access(dir, W_OK | X_OK) != 0)
+		rc = -errno;
+	else
+		rc = 0;
+	if (rc != 0) {
+		VHB_LOG(ERR, dev, "%s: socket directory %s is not a writable directory (%d)",
+			dev->name, dir, rc);
+		return rc;
+	}
+	if (lstat(dev->path, &st) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		VHB_LOG(ERR, dev, "%s: %s exists and is not a socket (%s); left alone", dev->name,
+			dev->path, S_ISLNK(st.st_mode) ? "a symlink" : "a file or directory");
+		return -EEXIST;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return;
+		return -errno;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", dev->path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == ECONNREFUSED) {
+	rc = 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		VHB_LOG(ERR, dev, "%s: socket %s is served by another process; left alone",
+			dev->name, dev->path);
+		rc = -EADDRINUSE;
+	} else if (errno == ECONNREFUSED) {
 		VHB_LOG(INFO, dev, "%s: removing stale socket %s", dev->name, dev->path);
-		unlink(dev->path);
+		if (unlink(dev->path) != 0)
+			rc = -errno;
+	} else {
+		rc = -errno;
 	}
 	close(fd);
+	return rc;
 }
 
 static int
 register_socket(struct vhb_device *dev)
 {
 	uint64_t pf = 0;
+	int rc;
 
-	remove_stale_socket(dev);
+	rc = prepare_socket_path(dev);
+	if (rc != 0)
+		return rc;
 	if (rte_vhost_driver_register(dev->path, 0) != 0)
 		return -EIO;
 	dev->registered = true;
