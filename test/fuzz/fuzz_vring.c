@@ -47,6 +47,7 @@ struct ring_env {
 };
 
 static volatile uint8_t sink;
+static bool said;
 
 /* The region wholly holding [gpa, gpa + len), or -1. */
 static int
@@ -278,6 +279,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	fz_quiet_logs();
+	if (!said) {
+		said = true;
+		fprintf(stderr, "fuzz-vring: guest memory backing: heap blocks (malloc), no file\n");
+	}
 	fz_init(&f, data, size);
 	memset(&e, 0, sizeof(e));
 	flags = fz_u8(&f);
