@@ -375,7 +375,64 @@ def gen_stats_config():
     write(h, 'config-edges', p)
 
 
+# ---------------------------------------------------------------- fuzz-mem-table
+FD_NONE, FD_MEMFD, FD_DUP, FD_CLOSED = 0, 1, 2, 3
+
+
+def mt_region(gpa, size, fd=FD_MEMFD, map_slot=0, extra_pages=0, hva_page=0, raw=None):
+    """raw: dict of raw u64 fields (gpa, size, mmap_size, hva) instead of the page forms."""
+    raw = raw or {}
+    m = ((1 if 'gpa' in raw else 0) | (2 if 'size' in raw else 0) | (4 if 'mmap_size' in raw else 0)
+         | (8 if 'hva' in raw else 0) | (fd << 4))
+    out = u8(m) + u16(map_slot)
+    out += u64(raw['gpa']) if 'gpa' in raw else u16(gpa >> 20)
+    out += u64(raw['size']) if 'size' in raw else u16(size >> 12)
+    out += u64(raw['mmap_size']) if 'mmap_size' in raw else u8(extra_pages)
+    out += u64(raw['hva']) if 'hva' in raw else u8(hva_page)
+    return out
+
+
+def mt_lookup_in(region, off, length):
+    return u8(0) + u8(region) + u64(off + 4096) + u16(length)
+
+
+def mt_lookup_raw(gpa, length):
+    return u8(3) + u64(gpa) + u64(length)
+
+
+def gen_mem_table():
+    h = 'fuzz-mem-table'
+    look = (mt_lookup_in(0, 0, 1024) + mt_lookup_in(0, (64 << 20) - 16, 16) +
+            mt_lookup_in(0, (64 << 20) - 8, 16) + mt_lookup_in(0, -4096, 8) +
+            mt_lookup_raw(0xfffffffffffffff0, 0x20))
+    # QEMU: one region from gpa 0 (64 MiB here), memfd, mmap offset 0.
+    write(h, 'qemu-one', u8(1) + mt_region(0, 64 << 20) + look)
+    # Below and above 4 GiB (two regions of one RAMBlock: file offsets differ).
+    write(h, 'qemu-two', u8(2) + mt_region(0, 64 << 20, hva_page=0, extra_pages=0) +
+          mt_region(4 << 30, 64 << 20, map_slot=1) + look + mt_lookup_in(1, 100, 4096))
+    # The same file range under two gpas (alias) through two fds; fd -1; adjacent regions.
+    write(h, 'alias-dup', u8(2) + mt_region(0, 1 << 20, fd=FD_MEMFD) +
+          mt_region(1 << 30, 1 << 20, fd=FD_DUP) + look)
+    write(h, 'alias-hva', u8(2) + mt_region(0, 1 << 20, fd=FD_NONE, map_slot=5) +
+          mt_region(1 << 30, 1 << 20, fd=FD_NONE, map_slot=5) + look)
+    write(h, 'adjacent', u8(2) + mt_region(0, 1 << 20, map_slot=1) +
+          mt_region(1 << 20, 1 << 20, map_slot=2) + mt_lookup_in(0, (1 << 20) - 8, 16) + look)
+    # Hostile: overlap, zero size, misaligned gpa, host address past its mapping, closed fd,
+    # gpa wrap, 33 regions.
+    write(h, 'overlap', u8(2) + mt_region(0, 2 << 20) + mt_region(1 << 20, 2 << 20, map_slot=3))
+    write(h, 'zero-size', u8(1) + mt_region(0, 0) + look)
+    write(h, 'misaligned', u8(1) + mt_region(0, 0, raw={'gpa': 0x1234, 'size': 0x10000}) + look)
+    write(h, 'hva-outside', u8(1) + mt_region(0, 1 << 20, hva_page=200, extra_pages=0) + look)
+    write(h, 'closed-fd', u8(1) + mt_region(0, 1 << 20, fd=FD_CLOSED) + look)
+    write(h, 'gpa-wrap', u8(1) + mt_region(0, 0, raw={'gpa': 0xfffffffffff00000, 'size': 0x200000})
+          + look)
+    write(h, 'too-many', u8(33) + b''.join(mt_region(i << 20, 4096, map_slot=i) for i in range(33)))
+    write(h, 'max-regions', u8(32) + b''.join(mt_region(i << 20, 8192, map_slot=i)
+                                                for i in range(32)) + look)
+
+
 if __name__ == '__main__':
     gen_vring()
     gen_pages()
     gen_stats_config()
+    gen_mem_table()
