@@ -23,8 +23,9 @@
  * - release (the rule that outranks speed): every release the engine reports
  *   is whole host pages of one region at the right file offset, of pages the
  *   guest gave (under every gpa that maps them) or, for reporting, reported;
- *   and every page the guest still owns holds its pattern afterwards, which also
- *   catches releases the engine did not report;
+ *   and every page the guest still owns, and every page of the file outside
+ *   guest memory, holds its pattern afterwards, which also catches releases the
+ *   engine did not report;
  * - efficacy: a host page completed by an inflate, or wholly inside a reported
  *   range, is a hole in the file when the call returns (unless aliased or in
  *   release mode NONE).
@@ -82,6 +83,7 @@ struct state {
 	uint32_t mark[GPA_PAGES];	/* == gen: named by the current op */
 	uint32_t gen;
 	uint32_t file_mark[FILE_PAGES];	/* == gen: in a reported range */
+	uint8_t file_used[FILE_PAGES];	/* some segment of the layout maps it */
 	struct vhb_gpa_range ranges[MAX_RANGES];
 	uint32_t nranges;
 };
@@ -359,11 +361,19 @@ snapshot(uint8_t *e)
 	return count;
 }
 
-/* Every page the guest owns, under every present gpa, still holds its pattern. */
+/*
+ * Every page the guest owns, under every present gpa, still holds its pattern; so
+ * does every file page no segment of the layout maps (nothing may touch it).
+ */
 static void
 check_memory(void)
 {
 	uint32_t i, k;
+
+	for (k = 0; k < FILE_PAGES; k++)
+		if (!S.file_used[k])
+			FZ_CHECK(has_pattern(k), "file page %u, outside guest memory, lost its "
+				 "content", k);
 
 	for (i = 0; i < S.nseg; i++) {
 		const struct seg *s = &S.seg[i];
@@ -765,6 +775,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (gpa_free(s.gpa_pg, s.npg))
 			S.seg[S.nseg++] = s;
 	}
+	memset(S.file_used, 0, sizeof(S.file_used));
+	for (i = 0; i < S.nseg; i++)
+		memset(S.file_used + S.seg[i].file_pg, 1, S.seg[i].npg);
 	rc = build_map();
 	FZ_CHECK(rc == 0, "valid map refused (%d)", rc);
 	S.bp = vhb_balloon_pages_create(&S.gm, -1);
