@@ -105,6 +105,17 @@ any_queue_started(const struct vhb_device *dev)
 	return false;
 }
 
+static bool
+any_queue_broken(const struct vhb_device *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < VHB_MAX_QUEUES; i++)
+		if (dev->q[i].started && dev->q[i].broken)
+			return true;
+	return false;
+}
+
 /* Resume the lcore if there is anything for it to do (dev->lock held, quiesced). */
 static void
 resume_if_useful(struct vhb_device *dev)
@@ -524,8 +535,11 @@ post_msg(int vid, void *msg)
 		pthread_mutex_lock(&dev->lock);
 		rc = mem_rebuild(dev, vid);
 		if (rc != 0) {
-			VHB_LOG(ERR, dev, "%s: unusable memory table (%d); device stays stopped",
-				dev->name, rc);
+			VHB_LOG(ERR, dev, "%s: unusable memory table (%d); device stays stopped "
+				"until a usable one", dev->name, rc);
+			/* rte_vhost took it; our stricter map did not: a protocol violation. */
+			__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
+			vhb_dev_set_state(dev, VHB_DEV_BROKEN);
 		} else {
 			dev->mem_valid = true;
 			/* rte_vhost re-translated the rings: attach to the new addresses. */
@@ -538,6 +552,10 @@ post_msg(int vid, void *msg)
 			}
 			VHB_LOG(INFO, dev, "%s: memory table: %u regions, %" PRIu64 " MiB",
 				dev->name, dev->gm.nregions, vhb_device_mem_bytes(dev) >> 20);
+			/* Stopped only for an unusable table before this one: running again. */
+			if (vhb_dev_state(dev) == VHB_DEV_BROKEN && any_queue_started(dev) &&
+			    !any_queue_broken(dev))
+				vhb_dev_set_state(dev, VHB_DEV_RUNNING);
 		}
 		resume_if_useful(dev);
 		pthread_mutex_unlock(&dev->lock);
