@@ -290,6 +290,33 @@ group_memtable(void)
 		printf("  %-40s refused, counted, old table kept\n", names[i]);
 	}
 	close(mfd);
+	/*
+	 * A table rte_vhost maps but the device cannot use (a region size that is not
+	 * whole 4 KiB pages): the device stops, counted, until the next usable table.
+	 */
+	{
+		struct vms_region_info reg;
+		uint64_t e0 = hostile_counters(hp.dev).guest_errors;
+		int vfd;
+
+		CHECK(vms_vm_regions(hp.vm, &reg, 1) == 1, "region");
+		vfd = memfd_create("hostile-mem2", MFD_CLOEXEC);
+		CHECK(vfd >= 0 && ftruncate(vfd, 16 * MiB) == 0, "memfd");
+		memset(&mp, 0, sizeof(mp));
+		mp.nregions = 1;
+		mp.r[0] = (struct mem_region){ 0, 16 * MiB - 2048, (uintptr_t)reg.hva, 0 };
+		r = send_req(hp.vm, VMS_REQ_SET_MEM_TABLE, 8 + 32, &mp, 8 + 32, &vfd, 1);
+		close(vfd);
+		CHECK(r == 0, "rte_vhost took the table: %" PRId64, r);
+		CHECK(hostile_counters(hp.dev).guest_errors == e0 + 1, "unusable table counted");
+		CHECK(hostile_info(hp.dev).state == VHB_DEV_BROKEN, "device stopped");
+		CHECK(hostile_log_count("mem:", "unusable memory table") == 1, "one log line");
+		CHECK(vms_vm_remap(hp.vm, VMS_REMAP_TOGGLE_SPLIT) == 0, "usable table again");
+		func_balloon_to(hp.dev, hp.vm, 512);
+		CHECK(hostile_info(hp.dev).state == VHB_DEV_RUNNING, "running again");
+		printf("  %-40s device stopped, counted, resumed on the next table\n",
+		       "region size not whole pages");
+	}
 	func_verify(hp.vm, "after bad memory tables");
 	hostile_neighbour_check(&g_nb, "memory tables");
 	hostile_pair_down(&hp);
