@@ -7,11 +7,14 @@
  * calibrated against CLOCK_MONOTONIC.
  */
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include <rte_eal.h>
 
 #include "perf_options.h"
 #include "perf_test.h"
@@ -19,6 +22,7 @@
 
 const struct perf_test *const perf_tests[] = {
 	&perf_test_engine,
+	&perf_test_ring,
 	NULL,
 };
 
@@ -67,9 +71,24 @@ main(int argc, char **argv)
 	const struct perf_test *test;
 	struct perf_options opts;
 	struct perf_tsc tsc;
-	int ret;
+	int ret, i, eal = 0;
 
+	/* EAL arguments come before "--" (test ring runs the backend in this process). */
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			eal = 1;
+	if (eal) {
+		ret = rte_eal_init(argc, argv);
+		if (ret < 0) {
+			fprintf(stderr, "EAL init failed\n");
+			return EXIT_FAILURE;
+		}
+		argc -= ret;
+		argv += ret;
+		optind = 1;
+	}
 	perf_options_default(&opts);
+	opts.eal = eal;
 	ret = perf_options_parse(&opts, argc, argv);
 	if (ret != 0)
 		return ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -88,5 +107,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "test %s failed: %s\n", test->name, strerror(-ret));
 		return EXIT_FAILURE;
 	}
+	if (eal)
+		rte_eal_cleanup();
 	return EXIT_SUCCESS;
 }

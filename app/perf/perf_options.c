@@ -17,6 +17,23 @@ static const char *const pattern_names[PERF_PATTERN_MAX] = {
 	"sequential", "reverse", "random2m", "fragmented",
 };
 
+static const char *const workload_names[PERF_WL_MAX] = {
+	"inflate", "deflate", "report", "churn", "idle",
+};
+static const char *const release_names[PERF_REL_MAX] = { "bulk", "per-page", "none" };
+
+const char *
+perf_workload_name(enum perf_workload w)
+{
+	return w < PERF_WL_MAX ? workload_names[w] : "?";
+}
+
+const char *
+perf_release_name(enum perf_release r)
+{
+	return r < PERF_REL_MAX ? release_names[r] : "?";
+}
+
 const char *
 perf_backing_name(enum perf_backing b)
 {
@@ -41,6 +58,12 @@ perf_options_default(struct perf_options *o)
 	o->warmup = 1;
 	o->repeat = 1;
 	o->seed = 1;
+	o->vm_counts[0] = 1;
+	o->nvm_counts = 1;
+	o->workloads = 1U << PERF_WL_INFLATE;
+	o->releases = (1U << PERF_REL_BULK) | (1U << PERF_REL_PER_PAGE);
+	o->guest_threads = 8;
+	o->idle_ms = 300;
 }
 
 static void
@@ -64,6 +87,14 @@ usage(const char *prog)
 	       "  --hugetlbfs-dir DIR   2 MiB hugetlbfs mount\n"
 	       "                        (default: $VHB_HUGETLBFS, then /proc/mounts)\n"
 	       "  --csv                 comma-separated output\n"
+	       "  --json                one JSON object per row\n"
+	       "test ring only (EAL arguments first, then --):\n"
+	       "  --vms LIST            VM counts, one run each (default 1), e.g. 1,64,256,512\n"
+	       "  --workload LIST       inflate,deflate,report,churn,idle or all (default inflate)\n"
+	       "  --release LIST        bulk,per-page,none or all (default bulk,per-page)\n"
+	       "  --volume MIB          balloon per VM (default half of --mem)\n"
+	       "  --guest-threads N     threads driving the guests (default 8)\n"
+	       "  --idle-ms N           idle measurement period (default 300)\n"
 	       "  --help\n");
 	for (i = 0; perf_tests[i] != NULL; i++)
 		printf("test %s: %s\n", perf_tests[i]->name, perf_tests[i]->help);
@@ -117,9 +148,29 @@ parse_u32(const char *arg, uint32_t *v)
 	return 0;
 }
 
+/* "1,64,256": at most PERF_MAX_VM_COUNTS counts, each 1 to 4096. */
+static int
+parse_counts(const char *arg, uint32_t *v, uint32_t *n)
+{
+	char buf[256], *tok, *save = NULL;
+	uint32_t x;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, arg);
+	*n = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (*n == PERF_MAX_VM_COUNTS || parse_u32(tok, &x) != 0 || x == 0 || x > 4096)
+			return -EINVAL;
+		v[(*n)++] = x;
+	}
+	return *n != 0 ? 0 : -EINVAL;
+}
+
 enum {
 	OPT_TEST = 256, OPT_MEM, OPT_BACKING, OPT_PATTERN, OPT_REQ_PFNS, OPT_WARMUP, OPT_REPEAT,
-	OPT_SEED, OPT_HUGETLBFS_DIR, OPT_CSV, OPT_HELP,
+	OPT_SEED, OPT_HUGETLBFS_DIR, OPT_CSV, OPT_HELP, OPT_JSON, OPT_VMS, OPT_WORKLOAD,
+	OPT_RELEASE, OPT_VOLUME, OPT_GUEST_THREADS, OPT_IDLE_MS,
 };
 
 static const struct option long_options[] = {
@@ -134,6 +185,13 @@ static const struct option long_options[] = {
 	{ "hugetlbfs-dir", required_argument, NULL, OPT_HUGETLBFS_DIR },
 	{ "csv", no_argument, NULL, OPT_CSV },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "vms", required_argument, NULL, OPT_VMS },
+	{ "workload", required_argument, NULL, OPT_WORKLOAD },
+	{ "release", required_argument, NULL, OPT_RELEASE },
+	{ "volume", required_argument, NULL, OPT_VOLUME },
+	{ "guest-threads", required_argument, NULL, OPT_GUEST_THREADS },
+	{ "idle-ms", required_argument, NULL, OPT_IDLE_MS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -174,6 +232,27 @@ perf_options_parse(struct perf_options *o, int argc, char **argv)
 		case OPT_CSV:
 			o->csv = 1;
 			break;
+		case OPT_JSON:
+			o->json = 1;
+			break;
+		case OPT_VMS:
+			ret = parse_counts(optarg, o->vm_counts, &o->nvm_counts);
+			break;
+		case OPT_WORKLOAD:
+			ret = parse_list(optarg, workload_names, PERF_WL_MAX, &o->workloads);
+			break;
+		case OPT_RELEASE:
+			ret = parse_list(optarg, release_names, PERF_REL_MAX, &o->releases);
+			break;
+		case OPT_VOLUME:
+			ret = parse_u64(optarg, &o->volume_mib);
+			break;
+		case OPT_GUEST_THREADS:
+			ret = parse_u32(optarg, &o->guest_threads);
+			break;
+		case OPT_IDLE_MS:
+			ret = parse_u32(optarg, &o->idle_ms);
+			break;
 		case 'h':
 		case OPT_HELP:
 			usage(argv[0]);
@@ -211,6 +290,11 @@ perf_options_check(const struct perf_options *o)
 		fprintf(stderr, "--req-pfns must be 1 to 1 Mi\n");
 		return -EINVAL;
 	}
+	if (o->volume_mib * 2 > o->mem_mib * 2 || o->guest_threads == 0 ||
+	    o->guest_threads > 256) {
+		fprintf(stderr, "--volume must be at most --mem; --guest-threads 1 to 256\n");
+		return -EINVAL;
+	}
 	if (o->repeat == 0) {
 		fprintf(stderr, "--repeat must be at least 1\n");
 		return -EINVAL;
@@ -240,4 +324,20 @@ perf_options_print(const struct perf_options *o)
 	printf("#   seed:          %" PRIu64 "\n", o->seed);
 	printf("#   hugetlbfs-dir: %s\n", o->hugetlbfs_dir != NULL ? o->hugetlbfs_dir :
 	       "(auto)");
+	if (strcmp(o->test, "engine") == 0)
+		return;
+	printf("#   vms:          ");
+	for (i = 0; i < o->nvm_counts; i++)
+		printf(" %u", o->vm_counts[i]);
+	printf("\n#   workloads:    ");
+	for (i = 0; i < PERF_WL_MAX; i++)
+		if (o->workloads & (1U << i))
+			printf(" %s", workload_names[i]);
+	printf("\n#   releases:     ");
+	for (i = 0; i < PERF_REL_MAX; i++)
+		if (o->releases & (1U << i))
+			printf(" %s", release_names[i]);
+	printf("\n#   volume:        %" PRIu64 " MiB per VM\n",
+	       o->volume_mib != 0 ? o->volume_mib : o->mem_mib / 2);
+	printf("#   guest-threads: %u, idle-ms: %u\n", o->guest_threads, o->idle_ms);
 }

@@ -19,6 +19,24 @@ enum perf_pattern {
 	PERF_PATTERN_MAX,
 };
 
+enum perf_workload {
+	PERF_WL_INFLATE = 0,		/* balloon up to --volume */
+	PERF_WL_DEFLATE,		/* balloon back down to 0 (inflate first, unmeasured) */
+	PERF_WL_REPORT,			/* free page reporting of --volume (guest churn between) */
+	PERF_WL_CHURN,			/* report, inflate, deflate, twice */
+	PERF_WL_IDLE,			/* devices connected, nothing to do: poll cost */
+	PERF_WL_MAX,
+};
+
+enum perf_release {
+	PERF_REL_BULK = 0,		/* VHB_DEVICE_RELEASE_* in this order */
+	PERF_REL_PER_PAGE,
+	PERF_REL_NONE,
+	PERF_REL_MAX,
+};
+
+#define PERF_MAX_VM_COUNTS	16
+
 struct perf_options {
 	const char *test;		/* test type, e.g. "engine" */
 	uint64_t mem_mib;		/* guest memory per backing */
@@ -30,10 +48,22 @@ struct perf_options {
 	uint64_t seed;
 	int csv;
 	const char *hugetlbfs_dir;	/* NULL: env VHB_HUGETLBFS, then /proc/mounts */
+	/* Test ring (EAL, backend and simulated guests in this process). */
+	int eal;			/* rte_eal_init() done (EAL args before "--") */
+	int json;
+	uint32_t vm_counts[PERF_MAX_VM_COUNTS];	/* --vms: one run per count */
+	uint32_t nvm_counts;
+	uint32_t workloads;		/* bit per enum perf_workload */
+	uint32_t releases;		/* bit per enum perf_release */
+	uint64_t volume_mib;		/* balloon per VM; 0: half of --mem */
+	uint32_t guest_threads;		/* threads driving the guests */
+	uint32_t idle_ms;		/* measured idle period */
 };
 
 const char *perf_backing_name(enum perf_backing b);
 const char *perf_pattern_name(enum perf_pattern p);
+const char *perf_workload_name(enum perf_workload w);
+const char *perf_release_name(enum perf_release r);
 
 void perf_options_default(struct perf_options *o);
 /* 0, 1 for --help (usage printed), -EINVAL (message printed). */

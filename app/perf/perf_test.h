@@ -21,5 +21,6 @@ extern const struct perf_test *const perf_tests[];	/* NULL-terminated */
 const struct perf_test *perf_test_find(const char *name);
 
 extern const struct perf_test perf_test_engine;
+extern const struct perf_test perf_test_ring;
 
 #endif /* PERF_TEST_H */

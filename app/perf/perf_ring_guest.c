@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The guest side of --test ring (see perf_ring_guest.h). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "perf_mem.h"
+#include "perf_ring_guest.h"
+
+#define REPORT_BLOCKS	32	/* PAGE_REPORTING_CAPACITY */
+
+struct job {
+	struct ring_vm *v;
+	uint32_t nvms, first, step;
+	uint32_t pages;
+	uint64_t bytes;
+	int report;
+	int rc;
+};
+
+/* Round-robin over this thread's VMs: one Linux step each, until all are there. */
+static void *
+balloon_thread(void *arg)
+{
+	struct job *j = arg;
+	struct vms_config cfg;
+	uint64_t deadline = rte_rdtsc() + 600 * rte_get_tsc_hz();
+	uint32_t i, left;
+	int rc;
+
+	do {
+		left = 0;
+		for (i = j->first; i < j->nvms; i += j->step) {
+			vms_vm_config(j->v[i].vm, &cfg);
+			if (cfg.num_pages == j->pages && cfg.actual == j->pages)
+				continue;
+			left++;
+			rc = vms_vm_poll(j->v[i].vm, 0);
+			if (rc < 0) {
+				j->rc = rc;
+				return NULL;
+			}
+		}
+		if (rte_rdtsc() > deadline) {
+			j->rc = -ETIMEDOUT;
+			return NULL;
+		}
+	} while (left != 0);
+	return NULL;
+}
+
+/*
+ * Report up to 32 free blocks at a time; after each ack the guest reuses what it
+ * reported (allocates it again, as a busy guest does), so the next report finds other,
+ * populated blocks. A VM with no free block left is done.
+ */
+static void *
+report_thread(void *arg)
+{
+	struct job *j = arg;
+	struct vms_counters c;
+	uint64_t deadline = rte_rdtsc() + 300 * rte_get_tsc_hz();
+	uint8_t *done = calloc(j->nvms, 1);
+	uint32_t i, left;
+	int rc;
+
+	if (done == NULL) {
+		j->rc = -ENOMEM;
+		return NULL;
+	}
+	do {
+		left = 0;
+		for (i = j->first; i < j->nvms; i += j->step) {
+			if (done[i])
+				continue;
+			vms_vm_counters(j->v[i].vm, &c);
+			if (c.report_bytes >= j->bytes) {
+				done[i] = 1;
+				continue;
+			}
+			left++;
+			rc = vms_vm_report(j->v[i].vm, REPORT_BLOCKS);
+			if (rc == 0) {
+				done[i] = 1;
+			} else if (rc < 0) {
+				j->rc = rc;
+				break;
+			} else {
+				struct vms_block blk[REPORT_BLOCKS];
+				unsigned int b, nb = vms_vm_last_report(j->v[i].vm, blk,
+									 REPORT_BLOCKS);
+				uint64_t pages = 0;
+
+				for (b = 0; b < nb; b++)
+					pages += blk[b].len / VMS_PAGE_SIZE;
+				if (vms_vm_churn(j->v[i].vm, pages) < 0) {
+					j->rc = -EIO;
+					break;
+				}
+			}
+		}
+		if (j->rc == 0 && rte_rdtsc() > deadline)
+			j->rc = -ETIMEDOUT;
+	} while (left != 0 && j->rc == 0);
+	free(done);
+	return NULL;
+}
+
+static int
+run_jobs(struct ring_vm *v, uint32_t nvms, uint32_t pages, uint64_t bytes, int report,
+	 uint32_t nthreads)
+{
+	pthread_t th[256];
+	struct job jobs[256];
+	uint32_t t, n = nthreads < nvms ? nthreads : nvms;
+	int rc = 0;
+
+	for (t = 0; t < n; t++) {
+		jobs[t] = (struct job){ .v = v, .nvms = nvms, .first = t, .step = n,
+					.pages = pages, .bytes = bytes, .report = report };
+		if (pthread_create(&th[t], NULL, report ? report_thread : balloon_thread,
+				   &jobs[t]) != 0) {
+			n = t;
+			rc = -EAGAIN;
+			break;
+		}
+	}
+	for (t = 0; t < n; t++) {
+		pthread_join(th[t], NULL);
+		if (jobs[t].rc != 0 && rc == 0)
+			rc = jobs[t].rc;
+	}
+	return rc;
+}
+
+int
+ring_guests_balloon(struct ring_vm *v, uint32_t nvms, uint32_t pages, uint32_t nthreads)
+{
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < nvms; i++) {
+		rc = vhb_device_set_target_pages(v[i].dev, pages);
+		if (rc != 0)
+			return rc;
+	}
+	return run_jobs(v, nvms, pages, 0, 0, nthreads);
+}
+
+int
+ring_guests_report(struct ring_vm *v, uint32_t nvms, uint64_t bytes, uint32_t nthreads)
+{
+	struct vms_counters c;
+	uint64_t base = UINT64_MAX;
+	uint32_t i;
+
+	/* Counters are cumulative: every VM reports `bytes` more than the least so far. */
+	for (i = 0; i < nvms; i++) {
+		vms_vm_counters(v[i].vm, &c);
+		if (c.report_bytes < base)
+			base = c.report_bytes;
+	}
+	return run_jobs(v, nvms, 0, base + bytes, 1, nthreads);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+ring_raw_floor(struct vms_vm *vm, enum perf_backing bk, const char *hugetlbfs_dir,
+	       uint64_t *cycles, uint64_t *calls, uint64_t *bytes)
+{
+	uint64_t page = vms_vm_backing_page_size(vm), per = page / VMS_PAGE_SIZE;
+	uint64_t n = vms_vm_balloon_pfns(vm, NULL, 0), i, k, maxoff = 0, c0, c1, start, len;
+	struct vms_region_info reg[8];
+	unsigned int nreg = vms_vm_regions(vm, reg, 8), r;
+	uint64_t *offs = malloc((n + 1) * sizeof(*offs));
+	struct perf_mem m;
+	char why[256];
+	int rc;
+
+	if (offs == NULL)
+		return -ENOMEM;
+	vms_vm_balloon_pfns(vm, offs, n);
+	/* PFN -> host page index in the backing file. */
+	for (i = 0, k = 0; i < n; i++) {
+		uint64_t gpa = offs[i] << VMS_PAGE_SHIFT;
+
+		for (r = 0; r < nreg; r++)
+			if (gpa >= reg[r].gpa && gpa < reg[r].gpa + reg[r].size) {
+				offs[k++] = (gpa - reg[r].gpa + reg[r].file_offset) / page;
+				break;
+			}
+	}
+	for (r = 0; r < nreg; r++)
+		if (reg[r].file_offset + reg[r].size > maxoff)
+			maxoff = reg[r].file_offset + reg[r].size;
+	qsort(offs, k, sizeof(*offs), cmp_u64);
+	/* Keep host pages whose every 4 KiB piece is in the balloon, once each. */
+	for (i = 0, n = 0; i < k; ) {
+		uint64_t j = i;
+
+		while (j < k && offs[j] == offs[i])
+			j++;
+		if (j - i == per)
+			offs[n++] = offs[i];
+		i = j;
+	}
+	rc = perf_mem_open(&m, bk, maxoff, hugetlbfs_dir, why, sizeof(why));
+	if (rc != 0) {
+		fprintf(stderr, "raw floor: %s\n", why);
+		free(offs);
+		return rc;
+	}
+	rc = perf_mem_populate(&m);
+	c0 = rte_rdtsc();
+	for (i = 0; i < n && rc == 0; ) {
+		start = offs[i];
+		for (len = 1; i + len < n && offs[i + len] == start + len; len++)
+			;
+		if (fallocate(m.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)(start * page), (off_t)(len * page)) != 0)
+			rc = -errno;
+		(*calls)++;
+		*bytes += len * page;
+		i += len;
+	}
+	c1 = rte_rdtsc();
+	*cycles += c1 - c0;
+	perf_mem_close(&m);
+	free(offs);
+	return rc;
+}

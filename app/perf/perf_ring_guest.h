@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The guest side of --test ring: simulated QEMU + Linux guests (vmsim) driven by a
+ * few threads, each with one request in flight per VM it drives (Linux's rule).
+ */
+#ifndef PERF_RING_GUEST_H
+#define PERF_RING_GUEST_H
+
+#include <stdint.h>
+
+#include "vhost_balloon.h"
+#include "vmsim.h"
+
+#include "perf_options.h"
+
+struct ring_vm {
+	struct vhb_device *dev;
+	struct vms_vm *vm;
+	char sock[128];
+};
+
+/* Drive every VM to balloon target `pages`; the targets are set on the devices first. */
+int ring_guests_balloon(struct ring_vm *v, uint32_t nvms, uint32_t pages, uint32_t nthreads);
+
+/* Free page reporting: each VM reports (and churns) until `bytes` were reported. */
+int ring_guests_report(struct ring_vm *v, uint32_t nvms, uint64_t bytes, uint32_t nthreads);
+
+/*
+ * The kernel's floor: release, on a fresh populated file like the VM's backing, the
+ * host pages the VM's balloon covers wholly, coalesced into ranges. Adds the TSC
+ * cycles of the fallocate calls, their count and bytes.
+ */
+int ring_raw_floor(struct vms_vm *vm, enum perf_backing bk, const char *hugetlbfs_dir,
+		   uint64_t *cycles, uint64_t *calls, uint64_t *bytes);
+
+#endif /* PERF_RING_GUEST_H */

@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * --test ring: the whole path. The backend's poll loop runs on an EAL worker lcore of
+ * this process (busy polling), simulated QEMU + Linux guests (vmsim) on other threads
+ * talk to it over real vhost-user sockets with real guest memory (memfd 4 KiB or
+ * hugetlbfs 2 MiB). Per run (backing x pattern x workload x VM count x release mode):
+ * PFNs and bytes per second of poll-core busy time, CPU seconds and syscalls per GiB
+ * released, cycles per PFN, per-request service time percentiles from the devices'
+ * histograms, and beside the bulk inflate the kernel's floor for the same final ranges.
+ * The idle workload prints the poll cost per idle device per pass.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "vhost_balloon.h"
+#include "vmsim.h"
+
+#include "perf_ring_guest.h"
+#include "perf_test.h"
+
+#define MiB		(1ULL << 20)
+#define GiB		((double)(1ULL << 30))
+#define IDLE_MEM_MIB	16	/* idle guests: vmsim's smallest */
+
+struct snap {
+	struct vhb_lcore_stats ls;
+	uint64_t pfns, bytes, calls, report_bytes, requests, guest_errors;
+	struct vhb_service_time st;
+	uint64_t tsc;
+};
+
+struct row {
+	const char *backing, *pattern, *workload, *method;
+	uint32_t vms;
+	uint64_t mem_mib;
+	uint64_t pages;		/* 4 KiB pages handled: PFNs in/out, reported pages */
+	uint64_t bytes;		/* released */
+	uint64_t calls;
+	uint64_t requests;
+	double busy_s, wall_s;
+	double p50_us, p99_us, p999_us;
+	double idle_ns;		/* idle: per device per pass */
+	uint64_t passes;
+};
+
+static uint32_t g_lcore;
+static int g_started;
+static char g_dir[64];
+
+static int
+backend_start(void)
+{
+	struct vhb_poll_params pp;
+	struct rlimit rl;
+	int rc;
+
+	if (g_started)
+		return 0;
+	/* Every VM costs ~30 fds in this process (both ends of the connection). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	g_lcore = rte_get_next_lcore(-1, 1, 0);
+	if (g_lcore >= RTE_MAX_LCORE) {
+		fprintf(stderr, "test ring needs a worker lcore (e.g. -l 0-1)\n");
+		return -EINVAL;
+	}
+	snprintf(g_dir, sizeof(g_dir), "/tmp/vhb-perf.XXXXXX");
+	if (mkdtemp(g_dir) == NULL)
+		return -errno;
+	rc = vhb_init(&g_lcore, 1);
+	if (rc != 0)
+		return rc;
+	/* Busy polling: every pass is counted, nothing sleeps (the cost we measure). */
+	vhb_poll_params_default(&pp);
+	pp.mode = VHB_POLL_BUSY;
+	rc = vhb_set_poll_params(&pp);
+	if (rc != 0)
+		return rc;
+	rc = rte_eal_remote_launch(vhb_lcore_loop, NULL, g_lcore);
+	if (rc != 0)
+		return rc;
+	g_started = 1;
+	return 0;
+}
+
+static void
+backend_stop(void)
+{
+	if (!g_started)
+		return;
+	vhb_stop();
+	rte_eal_mp_wait_lcore();
+	vhb_cleanup();
+	rmdir(g_dir);
+}
+
+static void
+vms_teardown(struct ring_vm *v, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		vms_vm_destroy(v[i].vm);
+		if (v[i].dev != NULL)
+			vhb_device_destroy(v[i].dev);
+	}
+	free(v);
+}
+
+/*
+ * n devices and VMs, connected and started. Returns how many came up in *up (the
+ * rest failed: fds, rte_vhost's limits, memory); the reason is printed.
+ */
+static struct ring_vm *
+vms_setup(const struct perf_options *o, enum perf_backing bk, enum perf_pattern pat,
+	  uint64_t mem_mib, uint32_t n, uint32_t *up)
+{
+	static const enum vms_pattern vpat[PERF_PATTERN_MAX] = {
+		[PERF_PATTERN_SEQUENTIAL] = VMS_PATTERN_REVERSE,	/* ascending */
+		[PERF_PATTERN_REVERSE] = VMS_PATTERN_SEQUENTIAL,	/* descending, Linux */
+		[PERF_PATTERN_RANDOM2M] = VMS_PATTERN_RANDOM,
+		[PERF_PATTERN_FRAGMENTED] = VMS_PATTERN_FRAGMENTED,
+	};
+	struct ring_vm *v = calloc(n, sizeof(*v));
+	struct vms_vm_params p;
+	uint32_t i;
+	int rc;
+
+	*up = 0;
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		struct vhb_device_params dp = {
+			.socket_gid = -1, .socket_mode = 0600, .lcore_id = g_lcore,
+		};
+		char name[32];
+
+		snprintf(v[i].sock, sizeof(v[i].sock), "%s/vm%u.sock", g_dir, i);
+		snprintf(name, sizeof(name), "perf-vm%u", i);
+		dp.socket_path = v[i].sock;
+		dp.name = name;
+		v[i].dev = vhb_device_create(&dp);
+		if (v[i].dev == NULL) {
+			printf("# VM %u: device not created (rte_errno %d)\n", i, rte_errno);
+			break;
+		}
+		vms_vm_params_init(&p);
+		p.socket_path = v[i].sock;
+		p.mem_bytes = mem_mib * MiB;
+		p.backing = bk == PERF_BACKING_HUGETLBFS ? VMS_BACKING_HUGETLBFS :
+			    VMS_BACKING_MEMFD;
+		p.hugetlbfs_dir = o->hugetlbfs_dir;
+		p.pattern = vpat[pat];
+		p.seed = o->seed + i;
+		p.connect_timeout_ms = 5000;
+		p.timeout_ms = 20000;
+		p.init_on_alloc = false;	/* guest-side cost; the device is measured */
+		p.free_percent = 50;		/* something to report */
+		v[i].vm = vms_vm_create(&p);
+		if (v[i].vm == NULL) {
+			printf("# VM %u: not created: %s\n", i, strerror(errno));
+			break;
+		}
+		rc = vms_vm_connect(v[i].vm);
+		if (rc == 0)
+			rc = vms_vm_start(v[i].vm);
+		if (rc != 0) {
+			printf("# VM %u: connect/start failed: %s\n", i, strerror(-rc));
+			i++;
+			break;
+		}
+	}
+	*up = i;
+	/* The tail that failed is torn down by the caller with the rest. */
+	return v;
+}
+
+static int
+set_release(struct ring_vm *v, uint32_t n, int mode)
+{
+	uint32_t i, tries;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		/* Tracking exists once the first queue started (the guest's probe). */
+		for (tries = 0; tries < 2000; tries++) {
+			rc = vhb_device_set_release_mode(v[i].dev, mode);
+			if (rc != -EAGAIN)
+				break;
+			vms_vm_poll(v[i].vm, 1);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void
+take_snap(struct ring_vm *v, uint32_t n, struct snap *s)
+{
+	struct vhb_device_counters c;
+	struct vhb_service_time st;
+	uint32_t i, b;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < n; i++) {
+		vhb_device_get_counters(v[i].dev, &c);
+		s->pfns += c.pfns_inflated + c.pfns_deflated;
+		s->bytes += c.bytes_released;
+		s->calls += c.release_calls;
+		s->report_bytes += c.report_bytes_released + c.report_bytes_skipped;
+		s->requests += c.inflate_requests + c.deflate_requests + c.report_requests;
+		s->guest_errors += c.guest_errors;
+		vhb_device_get_service_time(v[i].dev, &st);
+		s->st.tsc_hz = st.tsc_hz;
+		s->st.count += st.count;
+		for (b = 0; b < VHB_SERVICE_TIME_BUCKETS; b++)
+			s->st.bucket[b] += st.bucket[b];
+	}
+	vhb_lcore_get_stats(0, &s->ls);
+	s->tsc = rte_rdtsc();
+}
+
+/* Percentile q of the service times between two snapshots: the bucket's upper bound. */
+static double
+pct_us(const struct snap *a, const struct snap *b, double q)
+{
+	uint64_t total = b->st.count - a->st.count, want, acc = 0;
+	unsigned int i;
+
+	if (total == 0)
+		return 0;
+	want = (uint64_t)((double)total * q);
+	if (want == 0)
+		want = 1;
+	for (i = 0; i < VHB_SERVICE_TIME_BUCKETS; i++) {
+		acc += b->st.bucket[i] - a->st.bucket[i];
+		if (acc >= want)
+			return (double)vhb_service_time_bucket_max(i) * 1e6 / (double)b->st.tsc_hz;
+	}
+	return 0;
+}
+
+static void
+fill_row(struct row *r, const struct snap *a, const struct snap *b)
+{
+	double hz = (double)rte_get_tsc_hz();
+
+	r->pages = (b->pfns - a->pfns) + (b->report_bytes - a->report_bytes) / 4096;
+	r->bytes = b->bytes - a->bytes;
+	r->calls = b->calls - a->calls;
+	r->requests = b->requests - a->requests;
+	r->busy_s = (double)(b->ls.busy_cycles - a->ls.busy_cycles) / hz;
+	r->wall_s = (double)(b->tsc - a->tsc) / hz;
+	r->p50_us = pct_us(a, b, 0.50);
+	r->p99_us = pct_us(a, b, 0.99);
+	r->p999_us = pct_us(a, b, 0.999);
+	r->passes = b->ls.passes - a->ls.passes;
+}
+
+static void
+print_header(const struct perf_options *o)
+{
+	if (o->json)
+		return;
+	if (o->csv) {
+		printf("backing,mem_mib,pattern,workload,vms,method,pages,requests,mpfn_per_s_core,"
+		       "gib_per_s_core,cpu_s_per_gib,syscalls_per_gib,cycles_per_pfn,p50_us,p99_us,"
+		       "p999_us,wall_s,wall_mpfn_per_s,idle_ns_per_dev_pass\n");
+		return;
+	}
+	printf("%-9s %6s %-10s %-8s %4s %-9s %10s %8s %9s %8s %10s %9s %8s %8s %8s %7s %8s\n",
+	       "backing", "MiB", "pattern", "workload", "vms", "method", "pages", "Mpfn/s",
+	       "GiB/s", "cpu-s/GiB", "calls/GiB", "cyc/pfn", "p50us", "p99us", "p99.9us",
+	       "wall-s", "idle-ns");
+}
+
+static void
+print_row(const struct perf_options *o, const struct row *r)
+{
+	double hz = (double)rte_get_tsc_hz();
+	double gib = (double)r->bytes / GiB;
+	double mpps = r->busy_s > 0 ? (double)r->pages / r->busy_s / 1e6 : 0;
+	double gibps = r->busy_s > 0 ? gib / r->busy_s : 0;
+	double spg = gib > 0 ? r->busy_s / gib : 0;
+	double cpg = gib > 0 ? (double)r->calls / gib : 0;
+	double cpp = r->pages > 0 ? r->busy_s * hz / (double)r->pages : 0;
+	double wall = r->wall_s > 0 ? (double)r->pages / r->wall_s / 1e6 : 0;
+
+	if (o->json)
+		printf("{\"backing\":\"%s\",\"mem_mib\":%" PRIu64 ",\"pattern\":\"%s\","
+		       "\"workload\":\"%s\",\"vms\":%u,\"method\":\"%s\",\"pages\":%" PRIu64 ","
+		       "\"requests\":%" PRIu64 ",\"mpfn_per_s_core\":%.3f,\"gib_per_s_core\":%.3f,"
+		       "\"cpu_s_per_gib\":%.5f,\"syscalls_per_gib\":%.1f,\"cycles_per_pfn\":%.2f,"
+		       "\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"wall_s\":%.3f,"
+		       "\"wall_mpfn_per_s\":%.3f,\"idle_ns_per_dev_pass\":%.2f}\n",
+		       r->backing, r->mem_mib, r->pattern, r->workload, r->vms, r->method,
+		       r->pages, r->requests, mpps, gibps, spg, cpg, cpp, r->p50_us, r->p99_us,
+		       r->p999_us, r->wall_s, wall, r->idle_ns);
+	else if (o->csv)
+		printf("%s,%" PRIu64 ",%s,%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.5f,%.1f,"
+		       "%.2f,%.2f,%.2f,%.2f,%.3f,%.3f,%.2f\n", r->backing, r->mem_mib, r->pattern,
+		       r->workload, r->vms, r->method, r->pages, r->requests, mpps, gibps, spg,
+		       cpg, cpp, r->p50_us, r->p99_us, r->p999_us, r->wall_s, wall, r->idle_ns);
+	else
+		printf("%-9s %6" PRIu64 " %-10s %-8s %4u %-9s %10" PRIu64 " %8.2f %9.2f %8.4f "
+		       "%10.0f %9.1f %8.2f %8.2f %8.2f %7.2f %8.1f\n", r->backing, r->mem_mib,
+		       r->pattern, r->workload, r->vms, r->method, r->pages, mpps, gibps, spg, cpg,
+		       cpp, r->p50_us, r->p99_us, r->p999_us, r->wall_s, r->idle_ns);
+	fflush(stdout);
+}
+
+static void
+sleep_ms(uint32_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The idle workload: n VMs connected, no work; poll cost per device per pass. */
+static int
+run_idle(const struct perf_options *o, enum perf_backing bk, uint32_t n)
+{
+	struct row r = { .backing = perf_backing_name(bk), .pattern = "-", .workload = "idle",
+			 .method = "poll", .mem_mib = IDLE_MEM_MIB };
+	struct snap a, b;
+	struct ring_vm *v;
+	uint32_t up;
+
+	v = vms_setup(o, bk, PERF_PATTERN_SEQUENTIAL, IDLE_MEM_MIB, n, &up);
+	if (v == NULL)
+		return -ENOMEM;
+	if (up < n)
+		printf("# idle: %u of %u VMs came up (the largest count this process accepts"
+		       " here)\n", up, n);
+	sleep_ms(100);	/* queues started, first passes done */
+	take_snap(v, up, &a);
+	sleep_ms(o->idle_ms);
+	take_snap(v, up, &b);
+	fill_row(&r, &a, &b);
+	r.vms = b.ls.ndevices;
+	if (r.passes > 0 && r.vms > 0)
+		r.idle_ns = (double)(b.ls.total_cycles - a.ls.total_cycles) * 1e9 /
+			    (double)rte_get_tsc_hz() / (double)r.passes / (double)r.vms;
+	print_row(o, &r);
+	vms_teardown(v, n);
+	return 0;
+}
+
+/* One measured workload on n fresh VMs in release mode `mode`; row printed. */
+static int
+run_one(const struct perf_options *o, enum perf_backing bk, enum perf_pattern pat,
+	enum perf_workload wl, uint32_t n, enum perf_release mode, int floor)
+{
+	uint64_t vol = o->volume_mib != 0 ? o->volume_mib : o->mem_mib / 2;
+	uint32_t pages = (uint32_t)(vol * MiB / VMS_PAGE_SIZE), up, i, round;
+	struct row r = { .backing = perf_backing_name(bk), .pattern = perf_pattern_name(pat),
+			 .workload = perf_workload_name(wl), .method = perf_release_name(mode),
+			 .vms = n, .mem_mib = o->mem_mib };
+	struct snap a, b;
+	struct ring_vm *v;
+	int rc;
+
+	v = vms_setup(o, bk, pat, o->mem_mib, n, &up);
+	if (v == NULL)
+		return -ENOMEM;
+	if (up < n) {
+		vms_teardown(v, n);
+		return -ENOSPC;
+	}
+	rc = set_release(v, n, (int)mode);
+	if (rc == 0 && wl == PERF_WL_DEFLATE)
+		rc = ring_guests_balloon(v, n, pages, o->guest_threads);	/* unmeasured */
+	take_snap(v, n, &a);
+	switch (wl) {
+	case PERF_WL_INFLATE:
+		if (rc == 0)
+			rc = ring_guests_balloon(v, n, pages, o->guest_threads);
+		break;
+	case PERF_WL_DEFLATE:
+		if (rc == 0)
+			rc = ring_guests_balloon(v, n, 0, o->guest_threads);
+		break;
+	case PERF_WL_REPORT:
+		if (rc == 0)
+			rc = ring_guests_report(v, n, vol * MiB, o->guest_threads);
+		break;
+	case PERF_WL_CHURN:
+		for (round = 0; round < 2 && rc == 0; round++) {
+			/* Report while memory is free, then balloon up and down again. */
+			rc = ring_guests_report(v, n, vol * MiB / 4, o->guest_threads);
+			if (rc == 0)
+				rc = ring_guests_balloon(v, n, pages, o->guest_threads);
+			if (rc == 0)
+				rc = ring_guests_balloon(v, n, 0, o->guest_threads);
+		}
+		break;
+	default:
+		rc = -EINVAL;
+	}
+	take_snap(v, n, &b);
+	if (rc == 0 && b.guest_errors != a.guest_errors)
+		rc = -EPROTO;
+	if (rc == 0) {
+		fill_row(&r, &a, &b);
+		print_row(o, &r);
+	}
+	if (rc == 0 && floor) {
+		struct row f = r;
+
+		f.method = "raw-punch";
+		f.calls = 0;
+		f.bytes = 0;
+		f.requests = 0;
+		f.wall_s = 0;
+		f.p50_us = f.p99_us = f.p999_us = 0;
+		{
+			uint64_t cyc = 0;
+
+			/* Guests first: their memory goes, the floor file takes its place. */
+			for (i = 0; i < n && rc == 0; i++) {
+				vms_vm_disconnect(v[i].vm);
+				rc = ring_raw_floor(v[i].vm, bk, o->hugetlbfs_dir, &cyc, &f.calls,
+						    &f.bytes);
+			}
+			f.busy_s = (double)cyc / (double)rte_get_tsc_hz();
+		}
+		if (rc == 0)
+			print_row(o, &f);
+	}
+	vms_teardown(v, n);
+	return rc;
+}
+
+static int
+ring_run(const struct perf_options *o, const struct perf_tsc *tsc)
+{
+	uint32_t bk, pat, wl, k, m;
+	int rc;
+
+	RTE_SET_USED(tsc);
+	if (!o->eal) {
+		fprintf(stderr, "test ring runs the backend in this process: give EAL arguments,"
+			" e.g. -l 0-1 --no-huge -m 256 --no-pci -- --test ring\n");
+		return -EINVAL;
+	}
+	rc = backend_start();
+	if (rc != 0)
+		return rc;
+	printf("# poll lcore %u busy-polls; guests run on the main lcore's CPU (2-core box:"
+	       " they compete with everything else there)\n", g_lcore);
+	printf("# Mpfn/s, GiB/s and cpu-s/GiB are per poll core (busy cycles); wall-s is"
+	       " guest-bound; service times are log2/4 bucket upper bounds\n");
+	print_header(o);
+	for (bk = 0; bk < PERF_BACKING_MAX && rc == 0; bk++) {
+		if (!(o->backings & (1U << bk)))
+			continue;
+		for (k = 0; k < o->nvm_counts && rc == 0; k++) {
+			if (o->workloads & (1U << PERF_WL_IDLE))
+				rc = run_idle(o, bk, o->vm_counts[k]);
+			for (wl = 0; wl < PERF_WL_IDLE && rc == 0; wl++) {
+				if (!(o->workloads & (1U << wl)))
+					continue;
+				for (pat = 0; pat < PERF_PATTERN_MAX && rc == 0; pat++) {
+					if (!(o->patterns & (1U << pat)))
+						continue;
+					for (m = 0; m < PERF_REL_MAX && rc == 0; m++)
+						if (o->releases & (1U << m))
+							rc = run_one(o, bk, pat, wl,
+								     o->vm_counts[k], m,
+								     wl == PERF_WL_INFLATE &&
+								     m == PERF_REL_BULK);
+				}
+			}
+		}
+		if (rc == -ENOENT || rc == -ENOSPC || rc == -ENOMEM) {
+			printf("# %s: stopped: %s (hugepages or memory)\n", perf_backing_name(bk),
+			       strerror(-rc));
+			rc = 0;
+		}
+	}
+	backend_stop();
+	return rc;
+}
+
+const struct perf_test perf_test_ring = {
+	.name = "ring",
+	.help = "the full path: backend poll lcore + simulated guests over vhost-user sockets",
+	.run = ring_run,
+};
