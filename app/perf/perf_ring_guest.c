@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_common.h>
 #include <rte_cycles.h>
 
 #include "perf_mem.h"
@@ -182,7 +183,8 @@ ring_raw_floor(struct vms_vm *vm, enum perf_backing bk, const char *hugetlbfs_di
 	       uint64_t *cycles, uint64_t *calls, uint64_t *bytes)
 {
 	uint64_t page = vms_vm_backing_page_size(vm), per = page / VMS_PAGE_SIZE;
-	uint64_t n = vms_vm_balloon_pfns(vm, NULL, 0), i, k, maxoff = 0, c0, c1, start, len;
+	uint64_t n = vms_vm_balloon_pfns(vm, NULL, 0), i, k, c0, c1, start, len;
+	uint64_t size;
 	struct vms_region_info reg[8];
 	unsigned int nreg = vms_vm_regions(vm, reg, 8), r;
 	uint64_t *offs = malloc((n + 1) * sizeof(*offs));
@@ -203,9 +205,6 @@ ring_raw_floor(struct vms_vm *vm, enum perf_backing bk, const char *hugetlbfs_di
 				break;
 			}
 	}
-	for (r = 0; r < nreg; r++)
-		if (reg[r].file_offset + reg[r].size > maxoff)
-			maxoff = reg[r].file_offset + reg[r].size;
 	qsort(offs, k, sizeof(*offs), cmp_u64);
 	/* Keep host pages whose every 4 KiB piece is in the balloon, once each. */
 	for (i = 0, n = 0; i < k; ) {
@@ -217,7 +216,21 @@ ring_raw_floor(struct vms_vm *vm, enum perf_backing bk, const char *hugetlbfs_di
 			offs[n++] = offs[i];
 		i = j;
 	}
-	rc = perf_mem_open(&m, bk, maxoff, hugetlbfs_dir, why, sizeof(why));
+	/*
+	 * Ranges keep their lengths and order, packed into a file of their own with one
+	 * host page between neighbours (so none merge): the floor needs only the memory
+	 * it releases, not a second copy of the guest.
+	 */
+	for (i = 0, size = 0; i < n; i += len) {
+		for (len = 1; i + len < n && offs[i + len] == offs[i] + len; len++)
+			;
+		size += (len + 1) * page;
+	}
+	if (size == 0) {
+		free(offs);
+		return 0;
+	}
+	rc = perf_mem_open(&m, bk, size, hugetlbfs_dir, why, sizeof(why));
 	if (rc != 0) {
 		fprintf(stderr, "raw floor: %s\n", why);
 		free(offs);
@@ -225,16 +238,15 @@ ring_raw_floor(struct vms_vm *vm, enum perf_backing bk, const char *hugetlbfs_di
 	}
 	rc = perf_mem_populate(&m);
 	c0 = rte_rdtsc();
-	for (i = 0; i < n && rc == 0; ) {
-		start = offs[i];
-		for (len = 1; i + len < n && offs[i + len] == start + len; len++)
+	for (i = 0, start = 0; i < n && rc == 0; i += len) {
+		for (len = 1; i + len < n && offs[i + len] == offs[i] + len; len++)
 			;
 		if (fallocate(m.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			      (off_t)(start * page), (off_t)(len * page)) != 0)
 			rc = -errno;
 		(*calls)++;
 		*bytes += len * page;
-		i += len;
+		start += len + 1;
 	}
 	c1 = rte_rdtsc();
 	*cycles += c1 - c0;
