@@ -195,6 +195,34 @@ group_pfn(void)
 	hostile_verify_except(hp.vm, allowed, na, "ring pages inflated");
 	hostile_neighbour_check(&g_nb, "after ring pages inflated");
 	hostile_pair_down(&hp);
+
+	/*
+	 * Request size cap: 1024 PFNs (4 KiB) are taken, one more stops the queue.
+	 * Scattered PFNs cost a hole punch each: the cap bounds what one request can
+	 * take from every other device on the lcore.
+	 */
+	hostile_pair_up(&hp, "pfncap", 0);
+	{
+		uint32_t *big = calloc(1025, sizeof(*big));
+
+		CHECK(big != NULL, "alloc");
+		for (i = 0; i < 1025; i++)
+			big[i] = 0x90000000u + i;
+		c0 = hostile_counters(hp.dev);
+		CHECK(vms_vm_send_pfns(hp.vm, VMS_VQ_INFLATE, big, 4096, true) == 0, "4 KiB acked");
+		c = hostile_counters(hp.dev);
+		CHECK(c.pfns_out_of_range - c0.pfns_out_of_range == 1024 && c.guest_errors == 0,
+		      "1024 PFNs taken");
+		CHECK(vms_vm_send_pfns(hp.vm, VMS_VQ_INFLATE, big, 4100, false) == 0, "send");
+		CHECK(hostile_wait_errors(&hp, 1, 5000), "4 KiB + 4 not refused");
+		CHECK(hostile_counters(hp.dev).pfns_out_of_range == c.pfns_out_of_range,
+		      "nothing of the oversized request taken");
+		CHECK(hostile_log_count("pfncap:", "larger than 4 KiB") == 1, "one log line");
+		free(big);
+	}
+	printf("  request of 1024 PFNs taken, 1025 stop the queue\n");
+	hostile_neighbour_check(&g_nb, "after the size cap");
+	hostile_pair_down(&hp);
 	return 0;
 }
 
