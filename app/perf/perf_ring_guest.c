@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -170,6 +171,15 @@ ring_guests_report(struct ring_vm *v, uint32_t nvms, uint64_t bytes, uint32_t nt
 	return run_jobs(v, nvms, 0, base + bytes, 1, nthreads);
 }
 
+static uint64_t
+cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -237,7 +247,7 @@ ring_raw_floor(struct vms_vm *vm, enum perf_backing bk, const char *hugetlbfs_di
 		return rc;
 	}
 	rc = perf_mem_populate(&m);
-	c0 = rte_rdtsc();
+	c0 = cpu_ns();
 	for (i = 0, start = 0; i < n && rc == 0; i += len) {
 		for (len = 1; i + len < n && offs[i + len] == offs[i] + len; len++)
 			;
@@ -248,7 +258,7 @@ ring_raw_floor(struct vms_vm *vm, enum perf_backing bk, const char *hugetlbfs_di
 		*bytes += len * page;
 		start += len + 1;
 	}
-	c1 = rte_rdtsc();
+	c1 = cpu_ns();
 	*cycles += c1 - c0;
 	perf_mem_close(&m);
 	free(offs);

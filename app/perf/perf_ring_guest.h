@@ -27,10 +27,10 @@ int ring_guests_report(struct ring_vm *v, uint32_t nvms, uint64_t bytes, uint32_
 
 /*
  * The kernel's floor: release, on a fresh populated file like the VM's backing, the
- * host pages the VM's balloon covers wholly, coalesced into ranges. Adds the TSC
- * cycles of the fallocate calls, their count and bytes.
+ * host pages the VM's balloon covers wholly, coalesced into ranges. Adds the thread
+ * CPU time (ns) of the fallocate calls, their count and bytes.
  */
 int ring_raw_floor(struct vms_vm *vm, enum perf_backing bk, const char *hugetlbfs_dir,
-		   uint64_t *cycles, uint64_t *calls, uint64_t *bytes);
+		   uint64_t *cpu_ns, uint64_t *calls, uint64_t *bytes);
 
 #endif /* PERF_RING_GUEST_H */
