@@ -36,8 +36,6 @@ def u64(v):
 def write(harness, name, data):
     d = os.path.join(HERE, 'corpus', harness)
     os.makedirs(d, exist_ok=True)
-    for f in os.listdir(d):
-        pass
     with open(os.path.join(d, 'seed-' + name), 'wb') as f:
         f.write(data)
 
