@@ -25,6 +25,7 @@
 #include "func_common.h"
 
 #define RACE_ROUNDS	300
+#define RACE_SOLO_ROUNDS	2000
 #define RACE_IDLE_VMS	16	/* idle guests beside the racers: a pass takes longer */
 #define NO_TIMEOUT_MS	600000	/* the lcore's timeout never rescues a lost kick */
 #define ACK_TIMEOUT_MS	20000
@@ -130,6 +131,8 @@ struct racer {
 	struct vms_vm *vm;
 	uint32_t pfn;
 	unsigned int stride_ns;	/* spacing pattern of this guest */
+	unsigned int rounds;
+	bool sweep;		/* alone: move the lcore's idle_us under the requests */
 	struct vms_counters v0, v1;
 	struct vhb_device_counters c0, c1;
 };
@@ -143,10 +146,16 @@ race_run(void *arg)
 
 	vms_vm_counters(r->vm, &r->v0);
 	r->c0 = counters(r->dev);
-	for (i = 0; i < RACE_ROUNDS; i++) {
+	for (i = 0; i < (int)r->rounds; i++) {
 		uint32_t le = rte_cpu_to_le_32(r->pfn);
+		unsigned int idle_us = 5 + (unsigned int)(i / 16) * 17 % 90;
 
-		/* 0 .. ~100 us after the previous ack: across the lcore's switch to kicks. */
+		if (r->sweep && i % 16 == 0)
+			set_mode(g_mode, idle_us, NO_TIMEOUT_MS);
+		/*
+		 * 0 .. ~100 us after the previous ack: across the lcore's switch to kicks,
+		 * which comes idle_us after the lcore's last work.
+		 */
 		spin_ns((uint64_t)((unsigned int)i * r->stride_ns % 100000));
 		rc = vms_vm_send_pfns(r->vm, i % 2 == 0 ? VMS_VQ_INFLATE : VMS_VQ_DEFLATE, &le,
 				      sizeof(le), true);
@@ -166,6 +175,8 @@ racer_init(struct racer *r, const char *name, uint64_t f, const char *backing,
 
 	r->name = name;
 	r->stride_ns = stride_ns;
+	r->rounds = RACE_ROUNDS;
+	r->sweep = false;
 	r->dev = func_device(name, f, 0);
 	r->vm = vm_for(name, f, backing);
 	if (r->vm == NULL) {
@@ -187,28 +198,36 @@ racer_check(struct racer *r)
 	uint64_t kicks = r->v1.kicks - r->v0.kicks;
 	uint64_t suppressed = r->v1.kicks_suppressed - r->v0.kicks_suppressed;
 
-	printf("  %s: %d requests, %" PRIu64 " kicks, %" PRIu64 " suppressed, all served\n",
-	       r->name, RACE_ROUNDS, kicks, suppressed);
+	printf("  %s: %u requests, %" PRIu64 " kicks, %" PRIu64 " suppressed, all served\n",
+	       r->name, r->rounds, kicks, suppressed);
 	/* One kick decision per request: nobody kicked twice or re-sent. */
-	CHECK(kicks + suppressed == RACE_ROUNDS, "%s: kick decisions", r->name);
-	CHECK(r->c1.inflate_requests - r->c0.inflate_requests == RACE_ROUNDS / 2,
+	CHECK(kicks + suppressed == r->rounds, "%s: kick decisions", r->name);
+	CHECK(r->c1.inflate_requests - r->c0.inflate_requests == r->rounds / 2,
 	      "%s: inflates served", r->name);
-	CHECK(r->c1.deflate_requests - r->c0.deflate_requests == RACE_ROUNDS / 2,
+	CHECK(r->c1.deflate_requests - r->c0.deflate_requests == r->rounds / 2,
 	      "%s: deflates served", r->name);
 	CHECK(r->c1.guest_errors == 0, "%s: guest errors", r->name);
 	if (g_mode == VHB_POLL_BUSY)
 		CHECK(kicks == 0, "%s: poll mode: the driver never kicks", r->name);
 	func_verify(r->vm, r->name);
+}
+
+static void
+racer_fini(struct racer *r)
+{
 	vms_vm_destroy(r->vm);
 	CHECK(vhb_device_destroy(r->dev) == 0, "destroy");
 }
 
 /*
- * Every request of two guests, each posting one at a time at uncorrelated moments,
- * reaches an lcore that sleeps as soon as it is idle (idle_us 0): requests land
- * before, during and after its switch to kicks. Each must be served after the
- * single kick decision the driver made for it: a lost one would wait for the
- * lcore's timeout, which is set beyond vmsim's ack timeout.
+ * Every request reaches an lcore that sleeps as soon as it is idle (idle_us 0):
+ * first two guests, each posting one request at a time at uncorrelated moments,
+ * then one guest alone while idle_us moves in steps across the time its requests
+ * take to come, so that they land before, during and after the lcore's switch to
+ * kicks. Each must be served after the single kick decision the driver made for
+ * it: a lost one would wait for the lcore's timeout, set beyond vmsim's ack
+ * timeout, and alone no other guest's kick rescues it. (Without the re-check
+ * after enabling kicks this scenario fails in adaptive mode.)
  */
 static int
 scenario_race(const char *backing)
@@ -253,6 +272,19 @@ scenario_race(const char *backing)
 	print_lstats("after the race");
 	racer_check(&a);
 	racer_check(&b);
+	racer_fini(&b);
+	/*
+	 * Alone, so that no other guest's kick can rescue a request the lcore missed,
+	 * with the lcore's switch moved across the moments the requests come.
+	 */
+	a.rounds = RACE_SOLO_ROUNDS;
+	a.sweep = true;
+	race_run(&a);
+	set_mode(g_mode, 0, NO_TIMEOUT_MS);
+	s1 = lstats();
+	print_lstats("after the solo race");
+	racer_check(&a);
+	racer_fini(&a);
 	if (g_mode == VHB_POLL_BUSY) {
 		CHECK(s1.sleeps == s0.sleeps, "poll mode never sleeps");
 	} else {
