@@ -80,12 +80,14 @@ group_config(void)
 	} cases[] = {
 		{ "GET_CONFIG size 300", VMS_REQ_GET_CONFIG, 12 + 256, 0, 300 },
 		{ "GET_CONFIG offset 12 size 8", VMS_REQ_GET_CONFIG, 12 + 8, 12, 8 },
-		{ "GET_CONFIG offset 0xfffffffc size 8", VMS_REQ_GET_CONFIG, 12 + 8, 0xfffffffcu, 8 },
+		{ "GET_CONFIG offset 0xfffffffc size 8", VMS_REQ_GET_CONFIG, 12 + 8, 0xfffffffcu,
+		  8 },
 		{ "GET_CONFIG offset 16 size 1", VMS_REQ_GET_CONFIG, 12 + 1, 16, 1 },
 		{ "GET_CONFIG message of 4 bytes", VMS_REQ_GET_CONFIG, 4, 0, 16 },
 		{ "SET_CONFIG size 300", VMS_REQ_SET_CONFIG, 12 + 256, 0, 300 },
 		{ "SET_CONFIG size 4, no data", VMS_REQ_SET_CONFIG, 12, 4, 4 },
-		{ "SET_CONFIG offset 0xfffffffc size 8", VMS_REQ_SET_CONFIG, 12 + 8, 0xfffffffcu, 8 },
+		{ "SET_CONFIG offset 0xfffffffc size 8", VMS_REQ_SET_CONFIG, 12 + 8, 0xfffffffcu,
+		  8 },
 		{ "SET_CONFIG offset 14 size 4", VMS_REQ_SET_CONFIG, 12 + 4, 14, 4 },
 	};
 	struct hostile_pair hp;
@@ -104,9 +106,15 @@ group_config(void)
 		rc = send_req(hp.vm, cases[i].req, cases[i].msg_size, &pl,
 			      RTE_MIN(cases[i].msg_size, (uint32_t)sizeof(pl)), NULL, 0);
 		CHECK(rc > 0, "%s: not refused (%" PRId64 ")", cases[i].name, rc);
-		CHECK(hostile_counters(hp.dev).guest_errors == e0 + 1, "%s: counted", cases[i].name);
+		CHECK(hostile_counters(hp.dev).guest_errors == e0 + 1, "%s: counted",
+		      cases[i].name);
 		printf("  %-40s refused, connection kept\n", cases[i].name);
 	}
+	/* One log line each (10 a second per device are allowed). */
+	CHECK(hostile_log_count("cfg:", "bad GET_CONFIG") == 5 &&
+	      hostile_log_count("cfg:", "bad SET_CONFIG") == 4, "log lines %u + %u",
+	      hostile_log_count("cfg:", "bad GET_CONFIG"),
+	      hostile_log_count("cfg:", "bad SET_CONFIG"));
 	/* The connection and the device still work, and the config is untouched. */
 	func_balloon_to(hp.dev, hp.vm, 512);
 	func_balloon_to(hp.dev, hp.vm, 0);
@@ -151,7 +159,8 @@ group_msg(void)
 	int efd, rc;
 	int64_t r;
 
-	printf("vhost-user messages of wrong size, with missing or extra fds (memfd 4 KiB, 16 MiB)\n");
+	printf("vhost-user messages of wrong size, with missing or extra fds "
+	       "(memfd 4 KiB, 16 MiB)\n");
 	hostile_pair_up(&hp, "msg", 0);
 	vms_vm_destroy(hp.vm);
 	hp.vm = NULL;
@@ -210,8 +219,9 @@ group_msg(void)
 			mp.nregions = 2;
 			mp.r[0].size = mp.r[1].size = 2 * MiB;
 			mp.r[1].gpa = 2 * MiB;
-			rc = vms_vm_send_raw(hp.vm, closers[i].req, VMS_MSG_VERSION, closers[i].size,
-					     &mp, RTE_MIN(closers[i].size, (uint32_t)sizeof(mp)),
+			rc = vms_vm_send_raw(hp.vm, closers[i].req, VMS_MSG_VERSION,
+					     closers[i].size, &mp,
+					     RTE_MIN(closers[i].size, (uint32_t)sizeof(mp)),
 					     &efd, closers[i].nfds, NULL, NULL);
 			CHECK(rc == 0 || rc == -EPIPE || rc == -ECONNRESET, "send: %d", rc);
 			CHECK(hostile_wait_listening(hp.dev, 5000), "%s: connection not closed",
@@ -292,6 +302,8 @@ group_memtable(void)
 		printf("  %-40s refused, counted, old table kept\n", names[i]);
 	}
 	close(mfd);
+	CHECK(hostile_log_count("mem:", "SET_MEM_TABLE refused") == 6, "log lines: %u",
+	      hostile_log_count("mem:", "SET_MEM_TABLE refused"));
 	/*
 	 * A table rte_vhost maps but the device cannot use (a region size that is not
 	 * whole 4 KiB pages): the device stops, counted, until the next usable table.
@@ -359,7 +371,8 @@ group_disconnect(void)
 			rc = vms_vm_start(vm);
 		vms_vm_destroy(vm);
 		CHECK(hostile_wait_listening(hp.dev, 5000), "after %u messages: not listening", n);
-		CHECK(hostile_info(hp.dev).nregions == 0 && hostile_info(hp.dev).pages_in_balloon == 0,
+		CHECK(hostile_info(hp.dev).nregions == 0 &&
+		      hostile_info(hp.dev).pages_in_balloon == 0,
 		      "after %u messages: state kept", n);
 		CHECK(hostile_fd_settled(base_fds, 5000) == base_fds,
 		      "after %u messages: %u fds, baseline %u", n, hostile_fd_count(), base_fds);
@@ -407,7 +420,8 @@ group_stall(void)
 	oor0 = hostile_counters(g_nb.dev).pfns_out_of_range;
 	for (i = 0; i < 16; i++) {
 		rc = vms_vm_send_pfns(g_nb.vm, VMS_VQ_INFLATE, pfns, sizeof(pfns), true);
-		CHECK(rc == 0, "request %d not served while the control path is stalled: %d", i, rc);
+		CHECK(rc == 0, "request %d not served while the control path is stalled: %d", i,
+		      rc);
 	}
 	CHECK(hostile_counters(g_nb.dev).pfns_out_of_range == oor0 + 32, "all served");
 	printf("  16 neighbour requests served while vhost-events was blocked\n");

@@ -83,8 +83,9 @@ inject_ring_fault(struct hostile_pair *hp, const struct ring_fault *f)
 	CHECK(vms_vm_queue_quarantine(hp->vm, f->role) == 0, "quarantine");
 	CHECK(vms_vq_info(hp->vm, f->role, &qi) == 0, "vq info");
 	if (f->avail_jump != 0) {
-		CHECK(vms_vq_set_avail_idx(hp->vm, f->role, (uint16_t)(qi.avail_idx + f->avail_jump),
-					   true) == 0, "avail jump");
+		CHECK(vms_vq_set_avail_idx(hp->vm, f->role,
+					   (uint16_t)(qi.avail_idx + f->avail_jump), true) == 0,
+		      "avail jump");
 		return;
 	}
 	CHECK(vms_vm_scratch(hp->vm, &sgpa, &slen) == 0, "scratch");
@@ -353,12 +354,14 @@ group_stats(void)
 		}
 		CHECK(qi.used_idx == qi.avail_idx, "held stats buffer returned");
 		upd0 = hostile_counters(hp.dev).stats_updates;
-		d = (struct vms_raw_desc){ .slot = (uint16_t)(20 + i), .addr = sgpa, .len = sizes[i] };
+		d = (struct vms_raw_desc){ .slot = (uint16_t)(20 + i), .addr = sgpa,
+					   .len = sizes[i] };
 		CHECK(vms_vq_post_raw(hp.vm, VMS_VQ_STATS, &d, 1, d.slot, false) == 0, "post");
 		for (waited = 0; waited < 3000 &&
 		     hostile_counters(hp.dev).stats_updates == upd0; waited += 5)
 			usleep(5000);
-		CHECK(hostile_counters(hp.dev).stats_updates == upd0 + 1, "size %u parsed", sizes[i]);
+		CHECK(hostile_counters(hp.dev).stats_updates == upd0 + 1, "size %u parsed",
+		      sizes[i]);
 		CHECK(hostile_counters(hp.dev).stats_bad_length == bad0 + 1, "size %u counted",
 		      sizes[i]);
 	}
