@@ -26,7 +26,8 @@ int ring_guests_balloon(struct ring_vm *v, uint32_t nvms, uint32_t pages, uint32
 int ring_guests_report(struct ring_vm *v, uint32_t nvms, uint64_t bytes, uint32_t nthreads);
 
 /*
- * The kernel's floor: release, on a fresh populated file like the VM's backing, the
+ * The kernel's floor: release, on a fresh file like the VM's backing, populated and
+ * mapped twice (QEMU's mapping and the backend's), the
  * host pages the VM's balloon covers wholly, coalesced into ranges. Adds the thread
  * CPU time (ns) of the fallocate calls, their count and bytes.
  */
