@@ -37,6 +37,8 @@
 #define VU_SET_PROTOCOL_FEATURES 16
 #define VU_SET_VRING_ENABLE	18
 #define VU_GET_CONFIG		24
+#define VU_GET_INFLIGHT_FD	31
+#define VU_SET_INFLIGHT_FD	32
 #define VU_SET_CONFIG		25
 #define VU_VRING_IDX_MASK	0xff
 #define VU_CONFIG_HDR_SIZE	12
@@ -463,6 +465,19 @@ pre_msg(int vid, void *msg)
 		close_msg_fds(ctx);
 		res = config_set(dev, m);
 		break;
+	case VU_GET_INFLIGHT_FD:
+	case VU_SET_INFLIGHT_FD:
+		/*
+		 * INFLIGHT_SHMFD is never offered (QEMU's vhost-user-base has no inflight
+		 * support), yet rte_vhost 22.11 serves these anyway: GET allocates and
+		 * zeroes num_queues x queue_size worth of shared memory the frontend picks,
+		 * tens of GiB per message (65535 queues of 65535 entries).
+		 */
+		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: inflight request %u refused "
+				  "(not negotiated)", dev->name, m->request);
+		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
+		close_msg_fds(ctx);
+		return RTE_VHOST_MSG_RESULT_ERR;
 	case VU_SET_MEM_TABLE:
 		why = mem_table_invalid(ctx);
 		if (why != NULL) {
