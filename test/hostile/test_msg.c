@@ -184,6 +184,29 @@ group_msg(void)
 	}
 	printf("  GET/SET_CONFIG with an fd attached: fd closed by the backend\n");
 
+	/*
+	 * Inflight requests (never offered): refused, not served. rte_vhost would allocate
+	 * and zero num_queues x queue_size of memory the frontend picks (tens of GiB at
+	 * the maximum); the sizes here are small on purpose.
+	 */
+	{
+		struct {
+			uint64_t mmap_size, mmap_offset;
+			uint16_t num_queues, queue_size;
+		} inf = { 0, 0, 2, 64 };	/* 24 bytes with its tail padding, as rte_vhost wants */
+		struct reply rep;
+		size_t rlen = sizeof(rep);
+		uint64_t e0 = hostile_counters(hp.dev).guest_errors;
+
+		CHECK(vms_vm_send_raw(hp.vm, VMS_REQ_GET_INFLIGHT_FD, F_REQ, sizeof(inf), &inf,
+				      sizeof(inf), NULL, 0, &rep, &rlen) == 0, "inflight sent");
+		CHECK(rlen == 12 + 8 && rep.size == 8 && rep.u64 == 1,
+		      "GET_INFLIGHT_FD served (reply size %u, u64 %" PRIu64 ")", rep.size, rep.u64);
+		CHECK(hostile_counters(hp.dev).guest_errors == e0 + 1, "inflight counted");
+		r = send_req(hp.vm, VMS_REQ_SET_INFLIGHT_FD, sizeof(inf), &inf, sizeof(inf), &efd, 1);
+		CHECK(r > 0, "SET_INFLIGHT_FD not refused: %" PRId64, r);
+		printf("  GET/SET_INFLIGHT_FD (not negotiated) refused, connection kept\n");
+	}
 	/* Ring sizes 0, not a power of 2, too big: refused (by rte_vhost), connection kept. */
 	for (i = 0; i < 3; i++) {
 		static const uint32_t sizes[] = { 0, 48, 65536 };
