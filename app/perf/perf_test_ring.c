@@ -210,12 +210,11 @@ vms_setup(const struct perf_options *o, enum perf_backing bk, enum perf_pattern 
 			rc = vms_vm_start(v[i].vm);
 		if (rc != 0) {
 			printf("# VM %u: connect/start failed: %s\n", i, strerror(-rc));
-			i++;
 			break;
 		}
 	}
 	*up = i;
-	/* The tail that failed is torn down by the caller with the rest. */
+	/* What failed (v[i]) is torn down by the caller with the rest. */
 	return v;
 }
 
