@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -412,6 +413,7 @@ mem_table_invalid(const struct vu_msg_ctx *ctx)
 {
 	const struct vu_msg *m = &ctx->msg;
 	uint32_t n = m->payload.memory.nregions, i, j;
+	struct stat st;
 
 	if (m->size < VU_MEM_HDR_SIZE)
 		return "payload shorter than its header";
@@ -428,6 +430,16 @@ mem_table_invalid(const struct vu_msg_ctx *ctx)
 
 		if (size == 0)
 			return "zero-size region";
+		/*
+		 * A mapping past the end of its file raises SIGBUS on access, which would
+		 * kill every VM of the process the first time a descriptor points there.
+		 */
+		if (fstat(ctx->fds[i], &st) != 0)
+			return "region fd unusable";
+		if (S_ISREG(st.st_mode) &&
+		    (m->payload.memory.regions[i].mmap_offset > (uint64_t)st.st_size ||
+		     size > (uint64_t)st.st_size - m->payload.memory.regions[i].mmap_offset))
+			return "region beyond the end of its file";
 		if (gpa + size < gpa || ua + size < ua ||
 		    m->payload.memory.regions[i].mmap_offset + size <
 		    m->payload.memory.regions[i].mmap_offset)
