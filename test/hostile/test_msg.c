@@ -280,10 +280,11 @@ group_memtable(void)
 	CHECK(mfd >= 0 && ftruncate(mfd, 16 * MiB) == 0, "memfd");
 	fds[0] = fds[1] = mfd;
 	base_fds = hostile_fd_count();
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < 7; i++) {
 		static const char *const names[] = { "zero-size region", "overlapping regions",
 			"no regions", "9 regions", "region wrapping the address space",
-			"truncated payload (1 region, 24 bytes)" };
+			"truncated payload (1 region, 24 bytes)",
+			"region past the end of its file (SIGBUS)" };
 		uint32_t size, nfds = 1;
 		uint64_t e0 = hostile_counters(hp.dev).guest_errors;
 
@@ -310,6 +311,9 @@ group_memtable(void)
 		case 4:
 			mp.r[0].gpa = 0xffffffffff000000ULL;
 			break;
+		case 6:
+			mp.r[0].size = 64 * MiB;	/* the file has 16 */
+			break;
 		default:
 			break;
 		}
@@ -325,7 +329,7 @@ group_memtable(void)
 		printf("  %-40s refused, counted, old table kept\n", names[i]);
 	}
 	close(mfd);
-	CHECK(hostile_log_count("mem:", "SET_MEM_TABLE refused") == 6, "log lines: %u",
+	CHECK(hostile_log_count("mem:", "SET_MEM_TABLE refused") == 7, "log lines: %u",
 	      hostile_log_count("mem:", "SET_MEM_TABLE refused"));
 	/*
 	 * A table rte_vhost maps but the device cannot use (a region size that is not
