@@ -286,6 +286,13 @@ main(int argc, char **argv)
 		VHBD_LOG(ERR, "vhb_init: %s", strerror(-ret));
 		goto out_eal;
 	}
+	/* Before the loops start: they begin in the configured mode. */
+	ret = vhb_set_poll_params(&params.poll);
+	if (ret != 0) {
+		VHBD_LOG(ERR, "--poll-mode %s: %s", vhb_poll_mode_name(params.poll.mode),
+			strerror(-ret));
+		goto out_stop;
+	}
 	for (i = 0; i < nlcores; i++) {
 		ret = rte_eal_remote_launch(vhb_lcore_loop, NULL, lcores[i]);
 		if (ret != 0) {
@@ -294,8 +301,9 @@ main(int argc, char **argv)
 			goto out_stop;
 		}
 	}
-	VHBD_LOG(INFO, "polling on %u lcore(s), %u VM socket(s) configured", nlcores,
-		params.nvms);
+	VHBD_LOG(INFO, "polling on %u lcore(s) (mode %s, idle %u us, max sleep %u ms), %u VM "
+		"socket(s) configured", nlcores, vhb_poll_mode_name(params.poll.mode),
+		params.poll.idle_us, params.poll.max_sleep_ms, params.nvms);
 
 	for (i = 0; i < params.nvms; i++) {
 		if (vhbd_daemon_add_vm(&daemon_state, &params.vms[i], err, sizeof(err)) != 0) {

@@ -109,6 +109,40 @@ word_help(cmdline_parse_token_hdr_t *tk, char *dst, unsigned int size)
 	return 0;
 }
 
+/*
+ * Words completed from a '#'-separated list (string_data.str) but parsed as any word, so that a
+ * wrong one reaches the command and gets its clear error instead of cmdline's "Bad arguments".
+ */
+static int
+choice_parse(cmdline_parse_token_hdr_t *tk, const char *buf, void *res, unsigned int ressize)
+{
+	cmdline_parse_token_string_t any = *(cmdline_parse_token_string_t *)tk;
+
+	any.string_data.str = NULL;
+	return cmdline_parse_string(&any.hdr, buf, res, ressize);
+}
+
+static int
+choice_help(cmdline_parse_token_hdr_t *tk, char *dst, unsigned int size)
+{
+	cmdline_parse_token_string_t *t = (cmdline_parse_token_string_t *)tk;
+	unsigned int i;
+
+	snprintf(dst, size, "one of: %s", t->string_data.str);
+	for (i = 0; dst[i] != '\0'; i++) {
+		if (dst[i] == '#')
+			dst[i] = ' ';
+	}
+	return 0;
+}
+
+static struct cmdline_token_ops choice_token_ops = {
+	.parse = choice_parse,
+	.complete_get_nb = cmdline_complete_get_nb_string,
+	.complete_get_elt = cmdline_complete_get_elt_string,
+	.get_help = choice_help,
+};
+
 static struct cmdline_token_ops dev_token_ops = {
 	.parse = cmdline_parse_string,
 	.complete_get_nb = dev_complete_nb,
@@ -193,9 +227,19 @@ build_ctx(void)
 				inst->tokens[j] = &cli_tokens[itok++].hdr;
 			}
 			for (j = 0; j < k; j++) {
-				set_token(&cli_tokens[itok], c->args[j] == VHBD_ARG_DEVICE ?
-					&dev_token_ops : &word_token_ops,
-					offsetof(struct cli_result, args[j]), NULL);
+				if (c->args[j] == VHBD_ARG_DEVICE)
+					set_token(&cli_tokens[itok], &dev_token_ops,
+						offsetof(struct cli_result, args[j]), NULL);
+				else if (c->args[j] == VHBD_ARG_POLL_MODE)
+					set_token(&cli_tokens[itok], &choice_token_ops,
+						offsetof(struct cli_result, args[j]),
+						VHBD_POLL_MODES);
+				else if (c->args[j] == VHBD_ARG_KEY && c->keys != NULL)
+					set_token(&cli_tokens[itok], &choice_token_ops,
+						offsetof(struct cli_result, args[j]), c->keys);
+				else
+					set_token(&cli_tokens[itok], &word_token_ops,
+						offsetof(struct cli_result, args[j]), NULL);
 				inst->tokens[nw + j] = &cli_tokens[itok++].hdr;
 			}
 			inst->tokens[nw + k] = NULL;

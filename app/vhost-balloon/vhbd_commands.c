@@ -22,6 +22,9 @@ vhbd_arg_name(enum vhbd_arg a)
 	case VHBD_ARG_SECONDS: return "SECONDS";
 	case VHBD_ARG_PATH: return "PATH";
 	case VHBD_ARG_NAME: return "VMNAME";
+	case VHBD_ARG_POLL_MODE: return "MODE";
+	case VHBD_ARG_KEY: return "KEY";
+	case VHBD_ARG_VALUE: return "VALUE";
 	default: return "";
 	}
 }
@@ -184,29 +187,188 @@ cmd_show_stats(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vh
 	vhbd_reply_obj_end(r);
 }
 
+/* TSC cycles -> ms without overflow (hz is a few GHz, cycles grow for years). */
+static uint64_t
+cycles_ms(uint64_t cycles, uint64_t hz)
+{
+	if (hz == 0)
+		return 0;
+	return cycles / hz * 1000 + cycles % hz * 1000 / hz;
+}
+
+/* Field groups of "show lcores": one JSON object each, three text tables (100 columns). */
+#define LC_ACTIVITY	1u
+#define LC_MODE		2u
+#define LC_SLEEPS	4u
+
 static void
-cmd_show_lcores(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+lcore_fields(const struct vhb_lcore_stats *st, const struct vhb_poll_params *pp,
+	unsigned int groups, struct vhbd_reply *r)
+{
+	uint64_t awake = st->poll_cycles + st->sleep_cycles;
+
+	vhbd_reply_u64(r, "lcore", st->lcore_id);
+	if (groups & LC_ACTIVITY) {
+		vhbd_reply_u64(r, "devices", st->ndevices);
+		vhbd_reply_u64(r, "passes", st->passes);
+		vhbd_reply_u64(r, "busy_passes", st->busy_passes);
+		vhbd_reply_double(r, "busy_pct", st->total_cycles == 0 ? 0.0 :
+			100.0 * st->busy_cycles / st->total_cycles, 2);
+		vhbd_reply_double(r, "idle_pct", st->total_cycles == 0 ? 0.0 :
+			100.0 - 100.0 * st->busy_cycles / st->total_cycles, 2);
+	}
+	if (groups & LC_MODE) {
+		vhbd_reply_str(r, "mode", vhb_poll_mode_name(st->mode));
+		vhbd_reply_u64(r, "idle_us", pp->idle_us);
+		vhbd_reply_u64(r, "max_sleep_ms", pp->max_sleep_ms);
+		vhbd_reply_u64(r, "sleeping", st->sleeping);
+		vhbd_reply_u64(r, "poll_ms", cycles_ms(st->poll_cycles, st->tsc_hz));
+		vhbd_reply_u64(r, "sleep_ms", cycles_ms(st->sleep_cycles, st->tsc_hz));
+		/* Share of time awake: 100 in poll mode, near 0 for an idle interrupt lcore. */
+		vhbd_reply_double(r, "cpu_pct", awake == 0 ? 0.0 :
+			100.0 * st->poll_cycles / awake, 2);
+	}
+	if (groups & LC_SLEEPS) {
+		vhbd_reply_u64(r, "sleeps", st->sleeps);
+		vhbd_reply_u64(r, "wakeups_kick", st->wakeups_kick);
+		vhbd_reply_u64(r, "wakeups_control", st->wakeups_control);
+		vhbd_reply_u64(r, "wakeups_timeout", st->wakeups_timeout);
+		vhbd_reply_u64(r, "sleep_aborts", st->sleep_aborts);
+	}
+}
+
+/* One list of lcores with the given field groups. */
+static void
+lcore_list(unsigned int groups, struct vhbd_reply *r)
 {
 	struct vhb_lcore_stats st;
+	struct vhb_poll_params pp;
 	unsigned int i;
 
-	(void)d;
-	(void)args;
-	(void)nargs;
 	vhbd_reply_list_begin(r, "lcores");
 	for (i = 0; vhb_lcore_get_stats(i, &st) == 0; i++) {
+		if (vhb_lcore_get_poll_params(i, &pp) != 0)
+			vhb_poll_params_default(&pp);
 		vhbd_reply_obj_begin(r, NULL);
-		vhbd_reply_u64(r, "lcore", st.lcore_id);
-		vhbd_reply_u64(r, "devices", st.ndevices);
-		vhbd_reply_u64(r, "passes", st.passes);
-		vhbd_reply_u64(r, "busy_passes", st.busy_passes);
-		vhbd_reply_double(r, "busy_pct", st.total_cycles == 0 ? 0.0 :
-			100.0 * st.busy_cycles / st.total_cycles, 2);
-		vhbd_reply_double(r, "idle_pct", st.total_cycles == 0 ? 0.0 :
-			100.0 - 100.0 * st.busy_cycles / st.total_cycles, 2);
+		lcore_fields(&st, &pp, groups, r);
 		vhbd_reply_obj_end(r);
 	}
 	vhbd_reply_list_end(r);
+}
+
+static void
+cmd_show_lcores(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	(void)d;
+	(void)args;
+	(void)nargs;
+	if (r->fmt == VHBD_FMT_JSON) {
+		lcore_list(LC_ACTIVITY | LC_MODE | LC_SLEEPS, r);
+		return;
+	}
+	/* Text: one table per group, each within 100 columns. */
+	lcore_list(LC_ACTIVITY, r);
+	vhbd_reply_text(r, "\n");
+	lcore_list(LC_MODE, r);
+	vhbd_reply_text(r, "\n");
+	lcore_list(LC_SLEEPS, r);
+}
+
+/* "idle-us N" style value of "set poll-mode"; max inclusive, min 0 or 1. */
+static bool
+poll_value(const char *key, const char *val, uint64_t min, uint64_t max, uint64_t *out,
+	struct vhbd_reply *r)
+{
+	if (vhbd_parse_u64(val, max, out) != 0 || *out < min) {
+		vhbd_reply_error(r, "invalid_argument", "%s '%s': give a number %" PRIu64
+			"-%" PRIu64, key, val, min, max);
+		return false;
+	}
+	return true;
+}
+
+static void
+cmd_set_poll_mode(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	struct vhb_poll_params pp;
+	bool one = false;
+	uint64_t v, lcore = 0;
+	unsigned int i, idx = 0, seen = 0, bit;
+	struct vhb_lcore_stats st;
+	int ret;
+
+	(void)d;
+	if (vhbd_parse_poll_mode(args[0], &pp.mode) != 0) {
+		vhbd_reply_error(r, "invalid_argument", "poll mode '%s': give adaptive, poll or "
+			"interrupt", args[0]);
+		return;
+	}
+	if (nargs % 2 == 0) {
+		vhbd_reply_error(r, "bad_command", "'%s' needs a value; usage: set poll-mode "
+			"MODE [idle-us N] [max-sleep-ms N] [lcore I]", args[nargs - 1]);
+		return;
+	}
+	/* First pass: the lcore, whose current values are the base for the others. */
+	for (i = 1; i + 1 < nargs; i += 2) {
+		if (strcmp(args[i], "idle-us") == 0) {
+			bit = 1;
+		} else if (strcmp(args[i], "max-sleep-ms") == 0) {
+			bit = 2;
+		} else if (strcmp(args[i], "lcore") == 0) {
+			bit = 4;
+			if (!poll_value("lcore", args[i + 1], 0, VHBD_MAX_LCORES - 1, &lcore, r))
+				return;
+			one = true;
+		} else {
+			vhbd_reply_error(r, "bad_command", "unknown key '%s' (expected idle-us, "
+				"max-sleep-ms or lcore)", args[i]);
+			return;
+		}
+		if (seen & bit) {
+			vhbd_reply_error(r, "bad_command", "'%s' given twice", args[i]);
+			return;
+		}
+		seen |= bit;
+	}
+	/* Keys left out keep their current values (of that lcore, or of the first one). */
+	if (one) {
+		for (idx = 0; vhb_lcore_get_stats(idx, &st) == 0; idx++) {
+			if (st.lcore_id == lcore)
+				break;
+		}
+		if (vhb_lcore_get_poll_params(idx, &pp) != 0) {
+			vhbd_reply_error(r, "not_found", "lcore %" PRIu64 " is not a poll lcore "
+				"(see 'show lcores')", lcore);
+			return;
+		}
+	} else if (vhb_lcore_get_poll_params(0, &pp) != 0) {
+		vhb_poll_params_default(&pp);
+	}
+	vhbd_parse_poll_mode(args[0], &pp.mode);
+	for (i = 1; i + 1 < nargs; i += 2) {
+		if (strcmp(args[i], "idle-us") == 0) {
+			if (!poll_value("idle-us", args[i + 1], 0, UINT32_MAX, &v, r))
+				return;
+			pp.idle_us = v;
+		} else if (strcmp(args[i], "max-sleep-ms") == 0) {
+			if (!poll_value("max-sleep-ms", args[i + 1], 1, VHBD_MAX_SLEEP_MS_MAX, &v,
+					r))
+				return;
+			pp.max_sleep_ms = v;
+		}
+	}
+	ret = one ? vhb_lcore_set_poll_params(idx, &pp) : vhb_set_poll_params(&pp);
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, "set poll-mode");
+		return;
+	}
+	if (one)
+		vhbd_reply_u64(r, "lcore", lcore);
+	else
+		vhbd_reply_str(r, "lcores", "all");
+	vhbd_reply_str(r, "mode", vhb_poll_mode_name(pp.mode));
+	vhbd_reply_u64(r, "idle_us", pp.idle_us);
+	vhbd_reply_u64(r, "max_sleep_ms", pp.max_sleep_ms);
 }
 
 static bool
@@ -392,7 +554,8 @@ const struct vhbd_cmd vhbd_cmds[] = {
 	{ { "show", "counters" }, { VHBD_ARG_DEVICE }, 0, "show counters NAME",
 	  "the device's request, release and error counters", cmd_show_counters },
 	{ { "show", "lcores" }, { 0 }, 0, "show lcores",
-	  "poll lcores: devices, busy/idle share", cmd_show_lcores },
+	  "poll lcores: devices, busy/idle share, polling mode, sleeps and wake-ups",
+	  cmd_show_lcores },
 	{ { "set", "target" }, { VHBD_ARG_DEVICE, VHBD_ARG_SIZE }, 0, "set target NAME SIZE",
 	  "set the balloon size (memory taken from the guest)", cmd_set_target },
 	{ { "set", "guest-size" }, { VHBD_ARG_DEVICE, VHBD_ARG_SIZE }, 0,
@@ -401,6 +564,11 @@ const struct vhbd_cmd vhbd_cmds[] = {
 	{ { "set", "stats-interval" }, { VHBD_ARG_DEVICE, VHBD_ARG_SECONDS }, 0,
 	  "set stats-interval NAME SECONDS", "ask the guest for statistics this often (0: never)",
 	  cmd_set_stats_interval },
+	{ { "set", "poll-mode" }, { VHBD_ARG_POLL_MODE, VHBD_ARG_KEY, VHBD_ARG_VALUE,
+	  VHBD_ARG_KEY, VHBD_ARG_VALUE, VHBD_ARG_KEY, VHBD_ARG_VALUE }, 6,
+	  "set poll-mode MODE [idle-us N] [max-sleep-ms N] [lcore I]",
+	  "how poll lcores wait for work: adaptive, poll (busy) or interrupt; every lcore, "
+	  "or lcore I", cmd_set_poll_mode, "idle-us#max-sleep-ms#lcore" },
 	{ { "add", "socket" }, { VHBD_ARG_PATH, VHBD_ARG_NAME }, 1, "add socket PATH [VMNAME]",
 	  "serve one more VM on a new vhost-user socket", cmd_add_socket },
 	{ { "del", "socket" }, { VHBD_ARG_DEVICE }, 0, "del socket NAME",

@@ -10,7 +10,7 @@
 #include "vhbd_reply.h"
 
 #define VHBD_CMD_WORDS		2
-#define VHBD_CMD_ARGS		2
+#define VHBD_CMD_ARGS		7	/* "set poll-mode": MODE and three KEY VALUE pairs */
 #define VHBD_LINE_MAX		4096	/* longest command line, both front ends */
 
 enum vhbd_arg {
@@ -20,6 +20,9 @@ enum vhbd_arg {
 	VHBD_ARG_SECONDS,
 	VHBD_ARG_PATH,
 	VHBD_ARG_NAME,		/* a new VM name */
+	VHBD_ARG_POLL_MODE,	/* adaptive, poll, interrupt */
+	VHBD_ARG_KEY,		/* the KEY of an optional "KEY VALUE" pair */
+	VHBD_ARG_VALUE,		/* its VALUE */
 };
 
 struct vhbd_cmd {
@@ -29,6 +32,7 @@ struct vhbd_cmd {
 	const char *usage;			/* "set target NAME SIZE" */
 	const char *help;
 	void (*fn)(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r);
+	const char *keys;			/* VHBD_ARG_KEY completion, '#'-separated */
 };
 
 extern const struct vhbd_cmd vhbd_cmds[];
@@ -36,6 +40,9 @@ extern const unsigned int vhbd_ncmds;
 
 /* Name of an argument type for help texts ("NAME", "SIZE"). */
 const char *vhbd_arg_name(enum vhbd_arg a);
+
+/* The words of VHBD_ARG_POLL_MODE, '#'-separated (CLI completion). */
+#define VHBD_POLL_MODES		"adaptive#poll#interrupt"
 
 /* Run one command of the table with its arguments (serialised on d->cmd_lock). */
 void vhbd_cmd_run(struct vhbd_daemon *d, const struct vhbd_cmd *c, char **args,

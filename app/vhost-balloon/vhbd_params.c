@@ -32,6 +32,10 @@ vhbd_params_defaults(struct vhbd_params *p)
 	p->stats_interval = 10;
 	p->socket_mode = 0660;
 	p->socket_gid = -1;
+	/* The library's defaults (vhb_poll_params_default() needs the library linked). */
+	p->poll.mode = VHB_POLL_ADAPTIVE;
+	p->poll.idle_us = VHB_POLL_IDLE_US_DEFAULT;
+	p->poll.max_sleep_ms = VHB_POLL_MAX_SLEEP_MS_DEFAULT;
 }
 
 void
@@ -227,6 +231,7 @@ vhbd_add_socket_spec(struct vhbd_params *p, const char *spec, char *err, size_t 
 static int
 daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, size_t errlen)
 {
+	uint64_t v;
 	int n;
 
 	if (strcmp(key, "stats-interval") == 0) {
@@ -248,9 +253,24 @@ daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, s
 			return fail(err, errlen, "'%s' is not an lcore list (e.g. 1,2 or 1-3; ids "
 				"0-%u, no repeats)", val, VHBD_MAX_LCORES - 1);
 		p->npoll_lcores = n;
+	} else if (strcmp(key, "poll-mode") == 0) {
+		if (vhbd_parse_poll_mode(val, &p->poll.mode) != 0)
+			return fail(err, errlen, "'%s' is not a polling mode (adaptive, poll or "
+				"interrupt)", val);
+	} else if (strcmp(key, "poll-idle-us") == 0) {
+		if (vhbd_parse_u64(val, UINT32_MAX, &v) != 0)
+			return fail(err, errlen, "'%s' is not a number of microseconds (0-%u)",
+				val, UINT32_MAX);
+		p->poll.idle_us = v;
+	} else if (strcmp(key, "poll-max-sleep-ms") == 0) {
+		if (vhbd_parse_u64(val, VHBD_MAX_SLEEP_MS_MAX, &v) != 0 || v == 0)
+			return fail(err, errlen, "'%s' is not a number of milliseconds (1-%u)",
+				val, VHBD_MAX_SLEEP_MS_MAX);
+		p->poll.max_sleep_ms = v;
 	} else {
 		return fail(err, errlen, "unknown key '%s' (expected control, run-dir, "
-			"stats-interval, socket-mode, socket-group, poll-lcores)", key);
+			"stats-interval, socket-mode, socket-group, poll-lcores, poll-mode, "
+			"poll-idle-us, poll-max-sleep-ms)", key);
 	}
 	return 0;
 }
@@ -471,6 +491,9 @@ enum {
 	OPT_RUN_DIR,
 	OPT_CMDLINE_FILE,
 	OPT_CONFIG,
+	OPT_POLL_MODE,
+	OPT_POLL_IDLE_US,
+	OPT_POLL_MAX_SLEEP_MS,
 };
 
 static const struct option long_opts[] = {
@@ -483,6 +506,9 @@ static const struct option long_opts[] = {
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "cmdline-file", required_argument, NULL, OPT_CMDLINE_FILE },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "poll-mode", required_argument, NULL, OPT_POLL_MODE },
+	{ "poll-idle-us", required_argument, NULL, OPT_POLL_IDLE_US },
+	{ "poll-max-sleep-ms", required_argument, NULL, OPT_POLL_MAX_SLEEP_MS },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -545,6 +571,9 @@ vhbd_parse_args(int argc, char **argv, struct vhbd_params *p, char *err, size_t 
 			case OPT_SOCKET_GROUP:
 			case OPT_CONTROL:
 			case OPT_RUN_DIR:
+			case OPT_POLL_MODE:
+			case OPT_POLL_IDLE_US:
+			case OPT_POLL_MAX_SLEEP_MS:
 				ret = daemon_key(p, opt_name(opt), optarg, msg, sizeof(msg));
 				if (ret != 0)
 					return fail(err, errlen, "--%s: %s", opt_name(opt), msg);
@@ -583,6 +612,10 @@ vhbd_usage(const char *prog)
 		"  --config FILE           INI file: [daemon] and one [vm NAME] per socket\n"
 		"  --run-dir DIR           base of relative socket paths (created if missing)\n"
 		"  --poll-lcores LIST      worker lcores that poll devices (default: all)\n"
+		"  --poll-mode MODE        adaptive (default): poll, sleep on kicks when idle;\n"
+		"                          poll: always busy; interrupt: sleep whenever idle\n"
+		"  --poll-idle-us N        adaptive: sleep after N us without work (default 1000)\n"
+		"  --poll-max-sleep-ms N   longest sleep, 1-3600000 ms (default 1000)\n"
 		"  --stats-interval S      ask guests for memory stats every S s (0: never)\n"
 		"  --socket-mode MODE      permission bits of the sockets (default 0660)\n"
 		"  --socket-group GROUP    group owning the sockets\n"

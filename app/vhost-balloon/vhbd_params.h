@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vhost_balloon.h"
 #include "vhbd_parse.h"
 
 #define VHBD_MAX_VMS		256
@@ -34,6 +35,7 @@ struct vhbd_params {
 	unsigned int poll_lcores[VHBD_MAX_LCORES];
 	unsigned int npoll_lcores;	/* 0: every worker lcore polls */
 	uint32_t stats_interval;	/* seconds, 0 off */
+	struct vhb_poll_params poll;	/* every poll lcore's mode (vhb_set_poll_params) */
 	uint32_t socket_mode;
 	int socket_gid;			/* -1: unchanged */
 	char control[VHBD_SOCK_PATH_LEN];	/* "" none */
@@ -44,7 +46,7 @@ struct vhbd_params {
 	bool help;
 };
 
-/* Defaults: no VM, stats every 10 s, mode 0660, no control socket. */
+/* Defaults: no VM, stats every 10 s, mode 0660, no control socket, adaptive polling. */
 void vhbd_params_defaults(struct vhbd_params *p);
 
 /*

@@ -165,6 +165,20 @@ vhbd_format_features(uint64_t features, char *buf, size_t len)
 }
 
 int
+vhbd_parse_poll_mode(const char *s, enum vhb_poll_mode *mode)
+{
+	if (strcmp(s, "adaptive") == 0)
+		*mode = VHB_POLL_ADAPTIVE;
+	else if (strcmp(s, "poll") == 0)
+		*mode = VHB_POLL_BUSY;
+	else if (strcmp(s, "interrupt") == 0)
+		*mode = VHB_POLL_INTERRUPT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int
 vhbd_parse_lcore_list(const char *s, unsigned int *lcores, unsigned int max)
 {
 	uint8_t seen[VHBD_MAX_LCORES] = { 0 };

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vhost_balloon.h"
+
 /* Room for one lcore id per bit; RTE_MAX_LCORE is 128 in Debian's DPDK. */
 #define VHBD_MAX_LCORES		128
 
@@ -31,6 +33,12 @@ void vhbd_format_features(uint64_t features, char *buf, size_t len);
 
 /* "1,2,4-6" -> lcore ids (< VHBD_MAX_LCORES, no duplicates). Returns the count or -errno. */
 int vhbd_parse_lcore_list(const char *s, unsigned int *lcores, unsigned int max);
+
+/* "adaptive", "poll" or "interrupt" (the library's names; no library link). 0 or -EINVAL. */
+int vhbd_parse_poll_mode(const char *s, enum vhb_poll_mode *mode);
+
+/* Longest poll-lcore sleep the library accepts, in ms (one hour). */
+#define VHBD_MAX_SLEEP_MS_MAX	3600000u
 
 /* Bytes -> "1.50 GiB" style for humans. */
 void vhbd_format_bytes(uint64_t bytes, char *buf, size_t len);

@@ -281,6 +281,7 @@ vhbd_reply_list_begin(struct vhbd_reply *r, const char *key)
 		r->list_depth = r->depth + 1;
 		r->ncells = 0;
 		r->ncols = 0;
+		r->row_cells = 0;	/* a reply may hold several tables */
 	}
 	r->depth++;
 	r->first[r->depth] = true;

@@ -4,7 +4,7 @@
  *   /vhost_balloon/devices              list of device names
  *   /vhost_balloon/device,<name>        info and counters of one device
  *   /vhost_balloon/guest_stats,<name>   the guest's latest memory statistics
- *   /vhost_balloon/lcores               per poll lcore busy/idle counters
+ *   /vhost_balloon/lcores               per poll lcore busy/idle counters, polling mode
  * The telemetry thread is not serialised with the daemon's commands, so a device is looked up
  * and read inside vhb_device_foreach(): the registry lock keeps it from being freed meanwhile.
  */
@@ -173,6 +173,7 @@ static int
 tel_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct vhb_lcore_stats st;
+	struct vhb_poll_params pp;
 	struct rte_tel_data *ld;
 	char key[32];
 	unsigned int i;
@@ -192,6 +193,21 @@ tel_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(ld, "busy_passes", st.busy_passes);
 		rte_tel_data_add_dict_u64(ld, "busy_cycles", st.busy_cycles);
 		rte_tel_data_add_dict_u64(ld, "total_cycles", st.total_cycles);
+		/* Polling mode: cycles awake/asleep and why the lcore woke (docs/device.md). */
+		rte_tel_data_add_dict_string(ld, "mode", vhb_poll_mode_name(st.mode));
+		rte_tel_data_add_dict_u64(ld, "sleeping", st.sleeping);
+		rte_tel_data_add_dict_u64(ld, "tsc_hz", st.tsc_hz);
+		rte_tel_data_add_dict_u64(ld, "poll_cycles", st.poll_cycles);
+		rte_tel_data_add_dict_u64(ld, "sleep_cycles", st.sleep_cycles);
+		rte_tel_data_add_dict_u64(ld, "sleeps", st.sleeps);
+		rte_tel_data_add_dict_u64(ld, "wakeups_kick", st.wakeups_kick);
+		rte_tel_data_add_dict_u64(ld, "wakeups_control", st.wakeups_control);
+		rte_tel_data_add_dict_u64(ld, "wakeups_timeout", st.wakeups_timeout);
+		rte_tel_data_add_dict_u64(ld, "sleep_aborts", st.sleep_aborts);
+		if (vhb_lcore_get_poll_params(i, &pp) != 0)
+			vhb_poll_params_default(&pp);
+		rte_tel_data_add_dict_u64(ld, "idle_us", pp.idle_us);
+		rte_tel_data_add_dict_u64(ld, "max_sleep_ms", pp.max_sleep_ms);
 		snprintf(key, sizeof(key), "lcore%u", st.lcore_id);
 		if (rte_tel_data_add_dict_container(d, key, ld, 0) != 0)
 			rte_tel_data_free(ld);
@@ -208,5 +224,5 @@ RTE_INIT(vhb_telemetry_init)
 	rte_telemetry_register_cmd(TEL_PREFIX "/guest_stats", tel_guest_stats,
 		"Latest guest memory statistics. Parameters: VM name or socket path");
 	rte_telemetry_register_cmd(TEL_PREFIX "/lcores", tel_lcores,
-		"Poll lcore busy/idle counters. Takes no parameters");
+		"Poll lcore busy/idle counters and polling mode. Takes no parameters");
 }

@@ -174,6 +174,17 @@ test_options(void)
 	CHECK(p.stats_interval == 7 && p.help);
 	GOOD("--socket-group", "0");
 	CHECK(p.socket_gid == 0);
+	/* Polling mode: the library's defaults unless given. */
+	CHECK(p.poll.mode == VHB_POLL_ADAPTIVE && p.poll.idle_us == VHB_POLL_IDLE_US_DEFAULT &&
+		p.poll.max_sleep_ms == VHB_POLL_MAX_SLEEP_MS_DEFAULT);
+	GOOD("--poll-mode", "interrupt", "--poll-idle-us", "0", "--poll-max-sleep-ms", "3600000");
+	CHECK(p.poll.mode == VHB_POLL_INTERRUPT && p.poll.idle_us == 0 &&
+		p.poll.max_sleep_ms == 3600000);
+	GOOD("--poll-mode=poll", "--poll-idle-us=4294967295", "--poll-max-sleep-ms=1");
+	CHECK(p.poll.mode == VHB_POLL_BUSY && p.poll.idle_us == UINT32_MAX &&
+		p.poll.max_sleep_ms == 1);
+	GOOD("--poll-mode", "adaptive");
+	CHECK(p.poll.mode == VHB_POLL_ADAPTIVE);
 
 	BAD("unknown option '--bogus'", "--bogus");
 	BAD("unknown option '-x'", "-x");
@@ -185,6 +196,20 @@ test_options(void)
 	BAD("--socket-mode: '999' is not an octal mode", "--socket-mode", "999");
 	BAD("--socket-group: no group 'no-such-group-xyz'", "--socket-group", "no-such-group-xyz");
 	BAD("--poll-lcores: '1,1' is not an lcore list", "--poll-lcores", "1,1");
+	BAD("--poll-mode: 'busy' is not a polling mode (adaptive, poll or interrupt)",
+		"--poll-mode", "busy");
+	BAD("--poll-mode: 'Poll' is not a polling mode", "--poll-mode", "Poll");
+	BAD("'--poll-mode' needs a value", "--poll-mode");
+	BAD("--poll-idle-us: '-1' is not a number of microseconds (0-4294967295)",
+		"--poll-idle-us", "-1");
+	BAD("--poll-idle-us: '4294967296' is not a number of microseconds", "--poll-idle-us",
+		"4294967296");
+	BAD("--poll-idle-us: '1ms' is not a number of microseconds", "--poll-idle-us", "1ms");
+	BAD("--poll-max-sleep-ms: '0' is not a number of milliseconds (1-3600000)",
+		"--poll-max-sleep-ms", "0");
+	BAD("--poll-max-sleep-ms: '3600001' is not a number of milliseconds",
+		"--poll-max-sleep-ms", "3600001");
+	BAD("--poll-max-sleep-ms: '' is not a number of milliseconds", "--poll-max-sleep-ms", "");
 	BAD("--control: control socket: empty path", "--control", "");
 	memset(longpath, 'x', sizeof(longpath) - 1);
 	longpath[sizeof(longpath) - 1] = '\0';
@@ -258,6 +283,9 @@ test_config(void)
 		"socket-mode = 0600\n"
 		"socket-group = root\n"
 		"poll-lcores = 1\n"
+		"poll-mode = interrupt\n"
+		"poll-idle-us = 250\n"
+		"poll-max-sleep-ms = 20\n"
 		"\n"
 		"[vm web1]\n"
 		"socket = web1.sock\n"
@@ -266,11 +294,14 @@ test_config(void)
 		"stats-interval = 2\n"
 		"[vm db]\n"
 		"socket = /tmp/db.sock\n");
-	GOOD("--config", path, "--stats-interval", "9", "--socket", "extra.sock");
+	GOOD("--config", path, "--stats-interval", "9", "--socket", "extra.sock",
+		"--poll-mode", "poll");
 	CHECK(strcmp(p.control, "ctl.sock") == 0 && strcmp(p.run_dir, "/tmp/vhbd") == 0);
 	CHECK(p.stats_interval == 9);	/* the option overrides the file */
 	CHECK(p.socket_mode == 0600 && p.socket_gid == 0);
 	CHECK(p.npoll_lcores == 1 && p.poll_lcores[0] == 1);
+	/* --poll-mode overrides the file's poll-mode; the other two keys come from the file. */
+	CHECK(p.poll.mode == VHB_POLL_BUSY && p.poll.idle_us == 250 && p.poll.max_sleep_ms == 20);
 	CHECK(p.nvms == 3);
 	CHECK(strcmp(p.vms[0].name, "web1") == 0 && strcmp(p.vms[0].path, "web1.sock") == 0 &&
 		p.vms[0].lcore == 1 && p.vms[0].stats_interval == 2);
@@ -297,6 +328,19 @@ test_config(void)
 		"%s:2: [daemon] socket-group: no group");
 	bad_config(__LINE__, "[daemon]\npoll-lcores = 1-\n",
 		"%s:2: [daemon] poll-lcores: '1-' is not an lcore list");
+	bad_config(__LINE__, "[daemon]\n\npoll-mode = sometimes\n",
+		"%s:3: [daemon] poll-mode: 'sometimes' is not a polling mode (adaptive, poll or "
+		"interrupt)");
+	bad_config(__LINE__, "[daemon]\npoll-idle-us = 1.5\n",
+		"%s:2: [daemon] poll-idle-us: '1.5' is not a number of microseconds");
+	bad_config(__LINE__, "[daemon]\npoll-max-sleep-ms = 0\n",
+		"%s:2: [daemon] poll-max-sleep-ms: '0' is not a number of milliseconds (1-3600000)");
+	bad_config(__LINE__, "[daemon]\npoll-max-sleep-ms = 99999999999\n",
+		"%s:2: [daemon] poll-max-sleep-ms: '99999999999' is not a number of milliseconds");
+	bad_config(__LINE__, "[daemon]\npoll-mode = poll\npoll-mode = interrupt\n",
+		"%s:2: [daemon] poll-mode given twice");
+	bad_config(__LINE__, "[daemon]\npoll-modes = poll\n",
+		"%s:2: [daemon] poll-modes: unknown key 'poll-modes'");
 	bad_config(__LINE__, "[daemon]\ncontrol =\n", "%s:2: empty value for 'control'");
 	bad_config(__LINE__, "[daemon]\nstats-interval = 1\nstats-interval = 2\n",
 		"%s:2: [daemon] stats-interval given twice");
@@ -335,6 +379,8 @@ test_default_config(const char *path)
 	CHECK(strcmp(p.control, "control.sock") == 0);
 	CHECK(strcmp(p.run_dir, "/run/vhost-balloon") == 0);
 	CHECK(p.vms[0].features == VHB_FEATURES_DEFAULT);
+	CHECK(p.poll.mode == VHB_POLL_ADAPTIVE && p.poll.idle_us == VHB_POLL_IDLE_US_DEFAULT &&
+		p.poll.max_sleep_ms == VHB_POLL_MAX_SLEEP_MS_DEFAULT);
 }
 
 int

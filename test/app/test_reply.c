@@ -62,6 +62,24 @@ main(void)
 	vhbd_reply_list_end(&r);
 	expect(__LINE__, &r, "(none)\n");
 
+	/* Two tables in one reply ("show lcores"): each with its own columns. */
+	vhbd_reply_init(&r, VHBD_FMT_TEXT);
+	devices(&r);
+	vhbd_reply_text(&r, "\n");
+	vhbd_reply_list_begin(&r, "lcores");
+	vhbd_reply_obj_begin(&r, NULL);
+	vhbd_reply_u64(&r, "lcore", 1);
+	vhbd_reply_str(&r, "mode", "interrupt");
+	vhbd_reply_obj_end(&r);
+	vhbd_reply_list_end(&r);
+	expect(__LINE__, &r,
+		"name      target    lcore\n"
+		"vm1       1.00 GiB  -\n"
+		"database  0 B       1\n"
+		"\n"
+		"lcore  mode\n"
+		"1      interrupt\n");
+
 	vhbd_reply_init(&r, VHBD_FMT_JSON);
 	vhbd_reply_str(&r, "device", "a\"b\\c\n\x01");
 	vhbd_reply_obj_begin(&r, "stats");
