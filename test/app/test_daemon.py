@@ -95,7 +95,8 @@ def main():
     log = open(os.path.join(root, "daemon.log"), "w+")
     args = [daemon, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci", "--file-prefix", prefix,
             "--", "--run-dir", tmp, "--control", "ctl.sock", "--stats-interval", "1",
-            "--socket", "vm1.sock", "--socket", "vm2.sock,features=stats+deflate-on-oom"]
+            "--socket", "vm1.sock", "--socket", "vm2.sock,features=stats+deflate-on-oom",
+            "--poll-mode", "adaptive", "--poll-idle-us", "500", "--poll-max-sleep-ms", "200"]
     d = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: os.path.exists(ctl_path) or d.poll() is not None, 30, "control socket")
@@ -153,6 +154,14 @@ def run(tmp, ctl_path, prefix, vmsim, d):
             ("set target vm1 99999999T", "out_of_range"),
             ("set stats-interval vm1 x", "invalid_argument"),
             ("add socket vm1.sock", "exists"), ("set guest-size vm1 1G", "not_connected"), ("del socket nope", "not_found"),
+            ("set poll-mode", "bad_command"), ("set poll-mode busy", "invalid_argument"),
+            ("set poll-mode poll idle-us", "bad_command"),
+            ("set poll-mode poll idle-us x", "invalid_argument"),
+            ("set poll-mode poll max-sleep-ms 0", "invalid_argument"),
+            ("set poll-mode poll max-sleep-ms 3600001", "invalid_argument"),
+            ("set poll-mode poll lcore 7", "not_found"), ("set poll-mode poll cpu 1", "bad_command"),
+            ("set poll-mode poll lcore 1 lcore 1", "bad_command"),
+            ("set poll-mode poll idle-us 1 max-sleep-ms 1 lcore 1 x", "bad_command"),
             (" ".join(["w"] * 20), "bad_command")]
     for req, code in errs:
         r = c.cmd(req)
@@ -269,6 +278,20 @@ def run(tmp, ctl_path, prefix, vmsim, d):
           "del socket removes it (%s)" % r)
     r = c.cmd("show lcores")
     check(len(r["lcores"]) == 1 and r["lcores"][0]["lcore"] == 1, "one poll lcore: 1")
+    lc0 = r["lcores"][0]
+    want = {"lcore", "devices", "passes", "busy_passes", "busy_pct", "idle_pct", "mode",
+            "idle_us", "max_sleep_ms", "sleeping", "poll_ms", "sleep_ms", "cpu_pct", "sleeps",
+            "wakeups_kick", "wakeups_control", "wakeups_timeout", "sleep_aborts"}
+    check(set(lc0) == want, "show lcores: the documented keys (%s)" % (set(lc0) ^ want))
+    check(lc0["mode"] == "adaptive" and lc0["idle_us"] == 500 and lc0["max_sleep_ms"] == 200,
+          "--poll-mode/--poll-idle-us/--poll-max-sleep-ms applied (%s)" % lc0)
+    # Failed 'set poll-mode' commands above changed nothing.
+    r = c.cmd("set poll-mode adaptive lcore 1 max-sleep-ms 300")
+    check(r == {"lcore": 1, "mode": "adaptive", "idle_us": 500, "max_sleep_ms": 300},
+          "set poll-mode on lcore 1 keeps the idle-us not given (%s)" % r)
+    r = c.cmd("set poll-mode adaptive idle-us 500 max-sleep-ms 200")
+    check(r == {"lcores": "all", "mode": "adaptive", "idle_us": 500, "max_sleep_ms": 200},
+          "set poll-mode for every lcore (%s)" % r)
 
     # Telemetry.
     g, devs = telemetry(prefix, "/vhost_balloon/devices")
@@ -287,7 +310,15 @@ def run(tmp, ctl_path, prefix, vmsim, d):
     check(gs["name"] == "vm1" and gs["age_ms"] == -1 and gs["updates"] == 0,
           "telemetry guest_stats before any guest")
     _, lc = telemetry(prefix, "/vhost_balloon/lcores")
-    check(list(lc.keys()) == ["lcore1"] and "busy_cycles" in lc["lcore1"], "telemetry lcores")
+    want = {"lcore_id", "devices", "passes", "busy_passes", "busy_cycles", "total_cycles",
+            "mode", "sleeping", "tsc_hz", "poll_cycles", "sleep_cycles", "sleeps",
+            "wakeups_kick", "wakeups_control", "wakeups_timeout", "sleep_aborts", "idle_us",
+            "max_sleep_ms"}
+    check(list(lc.keys()) == ["lcore1"] and set(lc["lcore1"]) == want,
+          "telemetry lcores: the documented keys (%s)" % (set(lc.get("lcore1", {})) ^ want))
+    check(lc["lcore1"]["mode"] == "adaptive" and lc["lcore1"]["idle_us"] == 500 and
+          lc["lcore1"]["max_sleep_ms"] == 200 and lc["lcore1"]["tsc_hz"] > 0,
+          "telemetry lcores: mode adaptive, 500 us, 200 ms")
     _, nd = telemetry(prefix, "/vhost_balloon/device,nope")
     check(nd is None, "telemetry unknown device -> null")
 
@@ -339,6 +370,7 @@ def guests(tmp, c, prefix, vmsim, d_alive):
         _, dv = telemetry(prefix, "/vhost_balloon/device,vm1")
         check(dv["state"] == "running" and dv["actual_pages"] == 24 * 256 and
               dv["counters"]["pfns_inflated"] == 24 * 256, "telemetry device,vm1 follows")
+        poll_modes(c, prefix)
         # Deflate vm1 partly; kill vm2 in the middle of a big inflate.
         c.cmd("set target vm1 8M")
         c.cmd("set target vm2 60M")
@@ -391,6 +423,45 @@ def guests(tmp, c, prefix, vmsim, d_alive):
                     print(out[-3000:])
 
 
+def lcore1(c):
+    return c.cmd("show lcores")["lcores"][0]
+
+
+def poll_modes(c, prefix):
+    """Polling modes with a live guest (vm1 at 24 MiB): interrupt mode still serves it and
+    sleeps when idle; poll mode never sleeps. Conditions only, no timing."""
+    MiB = 1 << 20
+    r = c.cmd("set poll-mode interrupt")
+    check(r.get("mode") == "interrupt", "set poll-mode interrupt (%s)" % r)
+    before = lcore1(c)
+    c.cmd("set target vm1 16M")
+    wait_for(lambda: device(c, "vm1")["actual_bytes"] == 16 * MiB, 60,
+             "interrupt mode: actual follows the target")
+    check(device(c, "vm1")["in_balloon_bytes"] == 16 * MiB,
+          "interrupt mode: the guest deflated to 16 MiB")
+    lc = wait_for(lambda: (lambda x: x if x["sleeps"] > before["sleeps"] and
+                           x["wakeups_kick"] + x["wakeups_timeout"] + x["wakeups_control"] > 0
+                           else None)(lcore1(c)), 60, "interrupt lcore sleeps")
+    check(lc["mode"] == "interrupt" and lc["sleeps"] > 0, "show lcores: mode interrupt, "
+          "%d sleeps, %d kick wake-ups" % (lc["sleeps"], lc["wakeups_kick"]))
+    _, tl = telemetry(prefix, "/vhost_balloon/lcores")
+    check(tl["lcore1"]["mode"] == "interrupt" and tl["lcore1"]["sleeps"] > 0 and
+          tl["lcore1"]["sleep_cycles"] > 0, "telemetry lcores: interrupt, slept")
+    r = c.cmd("set poll-mode poll")
+    check(r.get("mode") == "poll", "set poll-mode poll (%s)" % r)
+    lc = wait_for(lambda: (lambda x: x if x["sleeping"] == 0 and x["mode"] == "poll"
+                           else None)(lcore1(c)), 60, "poll mode: awake")
+    sleeps = lc["sleeps"]
+    c.cmd("set target vm1 20M")
+    wait_for(lambda: device(c, "vm1")["actual_bytes"] == 20 * MiB, 60,
+             "poll mode: actual follows the target")
+    lc = lcore1(c)
+    check(lc["mode"] == "poll" and lc["sleeping"] == 0 and lc["sleeps"] == sleeps,
+          "show lcores: mode poll, sleeping 0, no sleep since (%d)" % lc["sleeps"])
+    r = c.cmd("set poll-mode adaptive idle-us 500")
+    check(r.get("mode") == "adaptive", "back to adaptive")
+
+
 def sockets_mode_group(base, tmp):
     q = subprocess.Popen(base + ["--socket-mode", "0640", "--socket-group", "1", "--control",
                                  "c.sock", "-i"], stdin=subprocess.PIPE,
@@ -418,6 +489,7 @@ def cli(daemon):
             "--", "--run-dir", tmp, "--socket", "vm1.sock", "--socket", "w.sock,name=web"]
     p = subprocess.run(base + ["-i", "--cmdline-file", cmds], input=b"show devices\n"
                        b"show device web\nset target vm1 4G\nbogus words\nshow lcores\n"
+                       b"set poll-mode inter\t idle-\t 0\nset poll-mode sometimes\n"
                        b"he\t\nshow counters w\t\nquit\n",
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     out = p.stdout.decode(errors="replace")
@@ -433,6 +505,16 @@ def cli(daemon):
     check("Command not found" in out, "CLI: unknown command reported")
     check(re.search(r"^lcore +devices +passes +busy passes +busy pct +idle pct$", out, re.M)
           is not None, "CLI: show lcores table")
+    check(re.search(r"^lcore +mode +idle us +max sleep ms +sleeping +poll ms +sleep ms +cpu pct$",
+                    out, re.M) is not None and
+          re.search(r"^lcore +sleeps +wakeups kick +wakeups control +wakeups timeout +"
+                    r"sleep aborts$", out, re.M) is not None, "CLI: show lcores polling tables")
+    check(re.search(r"^1 +adaptive +1000 +1000 ", out, re.M) is not None,
+          "CLI: show lcores row: adaptive, defaults")
+    check("mode:                  interrupt\nidle us:               0\n" in out,
+          "CLI: Tab completes the poll mode and key ('set poll-mode interrupt idle-us 0')")
+    check("error: poll mode 'sometimes': give adaptive, poll or interrupt" in out,
+          "CLI: bad poll mode gets the command's error")
     check("this list" in out and "device:                web\ncounters:" in out,
           "CLI: Tab completes command words and VM names")
     check("bye:" in out and not any(f.endswith(".sock") for f in os.listdir(tmp)),
@@ -454,6 +536,11 @@ def cli(daemon):
     out = p.stdout.decode(errors="replace")
     check(p.returncode == 1 and "--socket-mode: '9' is not an octal mode" in out and
           "EAL" not in out, "bad option: exit 1 before EAL, names the option")
+    p = subprocess.run([daemon, "-l", "0", "--", "--poll-mode", "busy"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    check(p.returncode == 1 and "--poll-mode: 'busy' is not a polling mode" in out and
+          "EAL" not in out, "bad --poll-mode: exit 1 before EAL, names the option")
     p = subprocess.run([daemon, "-l", "0", "--no-huge", "-m", "128", "--no-pci", "--file-prefix",
                         prefix, "--", "--socket", os.path.join(tmp, "x.sock")],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
