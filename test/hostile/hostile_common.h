@@ -30,6 +30,8 @@ void hostile_log_capture(void);
 unsigned int hostile_log_count(const char *a, const char *b);
 
 struct vhb_device_counters hostile_counters(struct vhb_device *dev);
+/* Counters once they stopped changing (after an ack the guest saw). */
+struct vhb_device_counters hostile_counters_quiet(struct vhb_device *dev);
 struct vhb_device_info hostile_info(struct vhb_device *dev);
 
 /* Device + started 16 MiB memfd VM on it (vq_size 0: default). */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_lcore.h>
@@ -170,7 +171,13 @@ run(const char *what, const char *backing)
 	}
 	__atomic_store_n(&g_armed, 0, __ATOMIC_SEQ_CST);
 
-	c = counters(dev);
+	/* The lcore publishes its counters after the pass that acked the last request. */
+	for (i = 0; i < 1000; i++) {
+		c = counters(dev);
+		if (c.release_calls == g_checked)
+			break;
+		usleep(2000);
+	}
 	printf("  %" PRIu64 " release syscalls checked at the moment they were made (%" PRIu64
 	       " by address), %" PRIu64 " bytes released, %d blocks reported\n", g_checked,
 	       g_unmapped, c.bytes_released, reported);
