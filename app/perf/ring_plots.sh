@@ -19,6 +19,7 @@ series() {
 for b in hugetlbfs memfd; do
 	for m in bulk per-page raw-punch; do
 		series "$res/vms.csv" $b $m 5 9 >"$tmp/vms-$b-$m.dat"
+		series "$res/vms.csv" $b $m 5 21 >"$tmp/med-$b-$m.dat"
 		series "$res/vms.csv" $b $m 5 14 >"$tmp/p50-$b-$m.dat"
 		series "$res/vms.csv" $b $m 5 15 >"$tmp/p99-$b-$m.dat"
 		series "$res/size.csv" $b $m 2 11 >"$tmp/size-$b-$m.dat"
@@ -40,7 +41,9 @@ set logscale y
 plot "vms-hugetlbfs-bulk.dat" w lp t "hugetlbfs bulk", \
      "vms-hugetlbfs-per-page.dat" w lp t "hugetlbfs per-page", \
      "vms-memfd-bulk.dat" w lp t "memfd bulk", \
-     "vms-memfd-per-page.dat" w lp t "memfd per-page"
+     "vms-memfd-per-page.dat" w lp t "memfd per-page", \
+     "med-hugetlbfs-bulk.dat" w lp dt 2 t "hugetlbfs bulk, median request", \
+     "med-memfd-bulk.dat" w lp dt 2 t "memfd bulk, median request"
 set output "$OLDPWD/$img/ring-latency-vms.png"
 set title "Service time of one 256-PFN inflate request (pop to ack published) vs VM count"
 set ylabel "microseconds (log2/4 bucket upper bound)"
