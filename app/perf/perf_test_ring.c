@@ -459,6 +459,12 @@ run_one(const struct perf_options *o, enum perf_backing bk, enum perf_pattern pa
 	take_snap(v, n, &b);
 	if (rc == 0 && b.guest_errors != a.guest_errors)
 		rc = -EPROTO;
+	/* Every inflate, deflate and report request has its service time, once. */
+	if (rc == 0 && b.st.count - a.st.count != b.requests - a.requests) {
+		fprintf(stderr, "service-time histogram counted %" PRIu64 " of %" PRIu64
+			" requests\n", b.st.count - a.st.count, b.requests - a.requests);
+		rc = -EPROTO;
+	}
 	if (rc == 0) {
 		fill_row(&r, &a, &b);
 		print_row(o, &r);
