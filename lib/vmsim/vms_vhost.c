@@ -80,7 +80,7 @@ vms_driver_accept(const struct vms_vm *vm, uint64_t offered)
 int
 vms_vm_connect(struct vms_vm *vm)
 {
-	uint64_t pf_offered, pf;
+	uint64_t pf_offered, pf, accepted;
 	unsigned int i;
 	int ret, sv[2];
 
@@ -100,7 +100,11 @@ vms_vm_connect(struct vms_vm *vm)
 	 * last_avail_idx to the used index when the connection broke. */
 	vms_vm_sync_bases(vm);
 	vm->probe_failed = false;
+	/* What the backend offers is asked again; what the running driver accepted stays
+	 * (QEMU keeps vdev->guest_features across a reconnect). */
+	accepted = vm->feat.accepted;
 	memset(&vm->feat, 0, sizeof(vm->feat));
+	vm->feat.accepted = accepted;
 	vm->nshadow = 0;
 
 	/* vhost_user_backend_init(). */

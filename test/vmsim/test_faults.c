@@ -463,6 +463,7 @@ test_reconnect(void)
 	struct env e;
 	unsigned int n, i;
 	int base0 = -1, base2 = -1;
+	uint64_t neg0;
 
 	/* A clean reconnect: realize again, then resume from the used indexes. */
 	env_up(&e, "recon", F_ALL, 0x228);
@@ -471,6 +472,8 @@ test_reconnect(void)
 	REQUIRE(vms_vm_start(e.vm) == 0);
 	REQUIRE(rb_set_target(&e.rb, 512) == 0);
 	CHECK_EQ(vms_vm_wait_target(e.vm, 512, 5000), 0);
+	neg0 = e.rb.neg_features;
+	CHECK(neg0 & (1ULL << 1));	/* STATS_VQ, accepted by the driver */
 	vms_vm_disconnect(e.vm);
 	CHECK(!vms_vm_connected(e.vm));
 	vms_vm_trace_clear(e.vm);
@@ -487,6 +490,7 @@ test_reconnect(void)
 	}
 	CHECK_EQ(base0, 2);	/* two inflate requests were used */
 	CHECK_EQ(base2, 0);	/* the held stats buffer is offered again */
+	CHECK_EQ(e.rb.neg_features, neg0);	/* the running driver keeps its features */
 	CHECK_EQ(count(e.vm, VMS_REQ_GET_CONFIG, 0, true), 0);	/* no re-probe */
 	REQUIRE(rb_set_target(&e.rb, 1024) == 0);
 	CHECK_EQ(vms_vm_wait_target(e.vm, 1024, 5000), 0);
