@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vhb_limits.h"
+#include "vhost_balloon.h"
 
 #include "perf_options.h"
 #include "perf_test.h"
@@ -21,6 +22,13 @@ static const char *const workload_names[PERF_WL_MAX] = {
 	"inflate", "deflate", "report", "churn", "idle",
 };
 static const char *const release_names[PERF_REL_MAX] = { "bulk", "per-page", "none" };
+static const char *const poll_mode_names[PERF_PM_MAX] = { "poll", "adaptive", "interrupt" };
+
+const char *
+perf_poll_mode_name(enum perf_poll_mode m)
+{
+	return m < PERF_PM_MAX ? poll_mode_names[m] : "?";
+}
 
 const char *
 perf_workload_name(enum perf_workload w)
@@ -64,6 +72,10 @@ perf_options_default(struct perf_options *o)
 	o->releases = (1U << PERF_REL_BULK) | (1U << PERF_REL_PER_PAGE);
 	o->guest_threads = 8;
 	o->idle_ms = 300;
+	o->poll_modes = (1U << PERF_PM_MAX) - 1;
+	o->seconds = 3;
+	o->samples = 200;
+	o->idle_us = VHB_POLL_IDLE_US_DEFAULT;
 }
 
 static void
@@ -95,6 +107,13 @@ usage(const char *prog)
 	       "  --volume MIB          balloon per VM (default half of --mem)\n"
 	       "  --guest-threads N     threads driving the guests (default 8)\n"
 	       "  --idle-ms N           idle measurement period (default 300)\n"
+	       "test idle only (EAL arguments first, then --; also --vms, --csv, --json):\n"
+	       "  --poll-modes LIST     poll,adaptive,interrupt or all (default all); poll,\n"
+	       "                        the baseline, is measured first in any case\n"
+	       "  --seconds N           idle CPU and loaded periods per mode (default 3)\n"
+	       "  --samples N           first-request-after-idle samples per mode, >= 10\n"
+	       "                        (default 200)\n"
+	       "  --idle-us N           adaptive mode's idle_us (default 1000)\n"
 	       "  --help\n");
 	for (i = 0; perf_tests[i] != NULL; i++)
 		printf("test %s: %s\n", perf_tests[i]->name, perf_tests[i]->help);
@@ -170,7 +189,8 @@ parse_counts(const char *arg, uint32_t *v, uint32_t *n)
 enum {
 	OPT_TEST = 256, OPT_MEM, OPT_BACKING, OPT_PATTERN, OPT_REQ_PFNS, OPT_WARMUP, OPT_REPEAT,
 	OPT_SEED, OPT_HUGETLBFS_DIR, OPT_CSV, OPT_HELP, OPT_JSON, OPT_VMS, OPT_WORKLOAD,
-	OPT_RELEASE, OPT_VOLUME, OPT_GUEST_THREADS, OPT_IDLE_MS,
+	OPT_RELEASE, OPT_VOLUME, OPT_GUEST_THREADS, OPT_IDLE_MS, OPT_POLL_MODES, OPT_SECONDS,
+	OPT_SAMPLES, OPT_IDLE_US,
 };
 
 static const struct option long_options[] = {
@@ -192,6 +212,10 @@ static const struct option long_options[] = {
 	{ "volume", required_argument, NULL, OPT_VOLUME },
 	{ "guest-threads", required_argument, NULL, OPT_GUEST_THREADS },
 	{ "idle-ms", required_argument, NULL, OPT_IDLE_MS },
+	{ "poll-modes", required_argument, NULL, OPT_POLL_MODES },
+	{ "seconds", required_argument, NULL, OPT_SECONDS },
+	{ "samples", required_argument, NULL, OPT_SAMPLES },
+	{ "idle-us", required_argument, NULL, OPT_IDLE_US },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -253,6 +277,18 @@ perf_options_parse(struct perf_options *o, int argc, char **argv)
 		case OPT_IDLE_MS:
 			ret = parse_u32(optarg, &o->idle_ms);
 			break;
+		case OPT_POLL_MODES:
+			ret = parse_list(optarg, poll_mode_names, PERF_PM_MAX, &o->poll_modes);
+			break;
+		case OPT_SECONDS:
+			ret = parse_u32(optarg, &o->seconds);
+			break;
+		case OPT_SAMPLES:
+			ret = parse_u32(optarg, &o->samples);
+			break;
+		case OPT_IDLE_US:
+			ret = parse_u32(optarg, &o->idle_us);
+			break;
 		case 'h':
 		case OPT_HELP:
 			usage(argv[0]);
@@ -299,6 +335,12 @@ perf_options_check(const struct perf_options *o)
 		fprintf(stderr, "--repeat must be at least 1\n");
 		return -EINVAL;
 	}
+	if (o->seconds == 0 || o->seconds > 60 || o->samples < 10 || o->samples > 100000 ||
+	    o->idle_us > 10000000) {
+		fprintf(stderr, "--seconds must be 1 to 60, --samples 10 to 100000, --idle-us at"
+			" most 10 s\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -329,6 +371,15 @@ perf_options_print(const struct perf_options *o)
 	printf("#   vms:          ");
 	for (i = 0; i < o->nvm_counts; i++)
 		printf(" %u", o->vm_counts[i]);
+	if (strcmp(o->test, "idle") == 0) {
+		printf("\n#   poll-modes:    poll (baseline)");
+		for (i = PERF_PM_POLL + 1; i < PERF_PM_MAX; i++)
+			if (o->poll_modes & (1U << i))
+				printf(" %s", poll_mode_names[i]);
+		printf("\n#   seconds:       %u per measurement, samples: %u, idle-us: %u\n",
+		       o->seconds, o->samples, o->idle_us);
+		return;
+	}
 	printf("\n#   workloads:    ");
 	for (i = 0; i < PERF_WL_MAX; i++)
 		if (o->workloads & (1U << i))

@@ -35,6 +35,14 @@ enum perf_release {
 	PERF_REL_MAX,
 };
 
+/* Polling modes of --test idle, in the order they are measured (poll is the baseline). */
+enum perf_poll_mode {
+	PERF_PM_POLL = 0,		/* VHB_POLL_BUSY */
+	PERF_PM_ADAPTIVE,		/* VHB_POLL_ADAPTIVE */
+	PERF_PM_INTERRUPT,		/* VHB_POLL_INTERRUPT */
+	PERF_PM_MAX,
+};
+
 #define PERF_MAX_VM_COUNTS	16
 
 struct perf_options {
@@ -58,12 +66,18 @@ struct perf_options {
 	uint64_t volume_mib;		/* balloon per VM; 0: half of --mem */
 	uint32_t guest_threads;		/* threads driving the guests */
 	uint32_t idle_ms;		/* measured idle period */
+	/* Test idle (EAL; one poll lcore, its polling modes). */
+	uint32_t poll_modes;		/* bit per enum perf_poll_mode */
+	uint32_t seconds;		/* per idle-CPU and per loaded measurement */
+	uint32_t samples;		/* first-request-after-idle samples per mode */
+	uint32_t idle_us;		/* adaptive: sleep after this long without work */
 };
 
 const char *perf_backing_name(enum perf_backing b);
 const char *perf_pattern_name(enum perf_pattern p);
 const char *perf_workload_name(enum perf_workload w);
 const char *perf_release_name(enum perf_release r);
+const char *perf_poll_mode_name(enum perf_poll_mode m);
 
 void perf_options_default(struct perf_options *o);
 /* 0, 1 for --help (usage printed), -EINVAL (message printed). */

@@ -22,5 +22,6 @@ const struct perf_test *perf_test_find(const char *name);
 
 extern const struct perf_test perf_test_engine;
 extern const struct perf_test perf_test_ring;
+extern const struct perf_test perf_test_idle;
 
 #endif /* PERF_TEST_H */

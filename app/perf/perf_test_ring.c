@@ -12,13 +12,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -28,6 +25,7 @@
 #include "vhost_balloon.h"
 #include "vmsim.h"
 
+#include "perf_backend.h"
 #include "perf_ring_guest.h"
 #include "perf_test.h"
 
@@ -59,84 +57,13 @@ struct row {
 	uint64_t passes;
 };
 
-static uint32_t g_lcore;
-static int g_started;
-static char g_dir[64];
-static clockid_t g_poll_clock;
-static volatile int g_poll_clock_ok;
-
 /*
- * The poll loop, remembering its thread's CPU clock. A busy-polling thread is always
- * runnable, so the time others' processes take from it falls into busy and idle
- * passes in proportion to their length: busy cycles x (CPU time / wall time) is the
- * poll core's own busy time on a shared machine.
+ * The backend busy-polls (every pass is counted, nothing sleeps: the cost we measure).
+ * A busy-polling thread is always runnable, so the time others' processes take from
+ * it falls into busy and idle passes in proportion to their length: busy cycles x
+ * (CPU time / wall time) is the poll core's own busy time on a shared machine.
  */
-static int
-poll_main(void *arg)
-{
-	if (pthread_getcpuclockid(pthread_self(), &g_poll_clock) == 0)
-		g_poll_clock_ok = 1;
-	return vhb_lcore_loop(arg);
-}
-
-static uint64_t
-clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	if (clock_gettime(c, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int
-backend_start(void)
-{
-	struct vhb_poll_params pp;
-	struct rlimit rl;
-	int rc;
-
-	if (g_started)
-		return 0;
-	/* Every VM costs ~30 fds in this process (both ends of the connection). */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	g_lcore = rte_get_next_lcore(-1, 1, 0);
-	if (g_lcore >= RTE_MAX_LCORE) {
-		fprintf(stderr, "test ring needs a worker lcore (e.g. -l 0-1)\n");
-		return -EINVAL;
-	}
-	snprintf(g_dir, sizeof(g_dir), "/tmp/vhb-perf.XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
-		return -errno;
-	rc = vhb_init(&g_lcore, 1);
-	if (rc != 0)
-		return rc;
-	/* Busy polling: every pass is counted, nothing sleeps (the cost we measure). */
-	vhb_poll_params_default(&pp);
-	pp.mode = VHB_POLL_BUSY;
-	rc = vhb_set_poll_params(&pp);
-	if (rc != 0)
-		return rc;
-	rc = rte_eal_remote_launch(poll_main, NULL, g_lcore);
-	if (rc != 0)
-		return rc;
-	g_started = 1;
-	return 0;
-}
-
-static void
-backend_stop(void)
-{
-	if (!g_started)
-		return;
-	vhb_stop();
-	rte_eal_mp_wait_lcore();
-	vhb_cleanup();
-	rmdir(g_dir);
-}
+static struct perf_backend g_be;
 
 static void
 vms_teardown(struct ring_vm *v, uint32_t n)
@@ -175,11 +102,11 @@ vms_setup(const struct perf_options *o, enum perf_backing bk, enum perf_pattern 
 		return NULL;
 	for (i = 0; i < n; i++) {
 		struct vhb_device_params dp = {
-			.socket_gid = -1, .socket_mode = 0600, .lcore_id = g_lcore,
+			.socket_gid = -1, .socket_mode = 0600, .lcore_id = g_be.lcore,
 		};
 		char name[32];
 
-		snprintf(v[i].sock, sizeof(v[i].sock), "%s/vm%u.sock", g_dir, i);
+		snprintf(v[i].sock, sizeof(v[i].sock), "%s/vm%u.sock", g_be.dir, i);
 		snprintf(name, sizeof(name), "perf-vm%u", i);
 		dp.socket_path = v[i].sock;
 		dp.name = name;
@@ -262,8 +189,8 @@ take_snap(struct ring_vm *v, uint32_t n, struct snap *s)
 	}
 	vhb_lcore_get_stats(0, &s->ls);
 	s->tsc = rte_rdtsc();
-	s->wall_ns = clock_ns(CLOCK_MONOTONIC);
-	s->poll_cpu_ns = g_poll_clock_ok ? clock_ns(g_poll_clock) : 0;
+	s->wall_ns = perf_clock_ns(CLOCK_MONOTONIC);
+	s->poll_cpu_ns = perf_backend_cpu_ns();
 }
 
 /* Percentile q of the service times between two snapshots: the bucket's upper bound. */
@@ -295,7 +222,7 @@ fill_row(struct row *r, const struct snap *a, const struct snap *b)
 	r->bytes = b->bytes - a->bytes;
 	r->calls = b->calls - a->calls;
 	r->requests = b->requests - a->requests;
-	r->share = b->wall_ns > a->wall_ns && g_poll_clock_ok ?
+	r->share = b->wall_ns > a->wall_ns && perf_backend_cpu_known() ?
 		   (double)(b->poll_cpu_ns - a->poll_cpu_ns) / (double)(b->wall_ns - a->wall_ns) : 1;
 	if (r->share > 1)
 		r->share = 1;
@@ -367,14 +294,6 @@ print_row(const struct perf_options *o, const struct row *r)
 	fflush(stdout);
 }
 
-static void
-sleep_ms(uint32_t ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 /* The idle workload: n VMs connected, no work; poll cost per device per pass. */
 static int
 run_idle(const struct perf_options *o, enum perf_backing bk, uint32_t n)
@@ -391,9 +310,9 @@ run_idle(const struct perf_options *o, enum perf_backing bk, uint32_t n)
 	if (up < n)
 		printf("# idle: %u of %u VMs came up (the largest count this process accepts"
 		       " here)\n", up, n);
-	sleep_ms(100);	/* queues started, first passes done */
+	perf_sleep_ms(100);	/* queues started, first passes done */
 	take_snap(v, up, &a);
-	sleep_ms(o->idle_ms);
+	perf_sleep_ms(o->idle_ms);
 	take_snap(v, up, &b);
 	fill_row(&r, &a, &b);
 	r.vms = b.ls.ndevices;
@@ -501,6 +420,7 @@ run_one(const struct perf_options *o, enum perf_backing bk, enum perf_pattern pa
 static int
 ring_run(const struct perf_options *o, const struct perf_tsc *tsc)
 {
+	struct vhb_poll_params pp;
 	uint32_t bk, pat, wl, k, m;
 	int rc;
 
@@ -510,11 +430,13 @@ ring_run(const struct perf_options *o, const struct perf_tsc *tsc)
 			" e.g. -l 0-1 --no-huge -m 256 --no-pci -- --test ring\n");
 		return -EINVAL;
 	}
-	rc = backend_start();
+	vhb_poll_params_default(&pp);
+	pp.mode = VHB_POLL_BUSY;
+	rc = perf_backend_start(&g_be, &pp, "ring");
 	if (rc != 0)
 		return rc;
 	printf("# poll lcore %u busy-polls; guests run on the main lcore's CPU (2-core box:"
-	       " they compete with everything else there)\n", g_lcore);
+	       " they compete with everything else there)\n", g_be.lcore);
 	printf("# Mpfn/s, GiB/s, cpu-s/GiB, cyc/pfn: per poll core, from busy cycles x share"
 	       " (share: the poll thread's CPU time / wall time);\n# raw-punch: the punching"
 	       " thread's CPU time; wall-s is guest-bound; service times are log2/4 bucket upper"
@@ -547,7 +469,7 @@ ring_run(const struct perf_options *o, const struct perf_tsc *tsc)
 			rc = 0;
 		}
 	}
-	backend_stop();
+	perf_backend_stop(&g_be);
 	return rc;
 }
 

@@ -9,13 +9,29 @@
 
 #include "perf_tsc.h"
 
-static uint64_t
-mono_ns(void)
+uint64_t
+perf_clock_ns(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (clock_gettime(c, &ts) != 0)
+		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void
+perf_sleep_ms(uint32_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static uint64_t
+mono_ns(void)
+{
+	return perf_clock_ns(CLOCK_MONOTONIC);
 }
 
 static int

@@ -7,6 +7,7 @@
 #define PERF_TSC_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct perf_tsc {
 	uint64_t hz;
@@ -21,5 +22,9 @@ perf_tsc_ns(const struct perf_tsc *tsc, uint64_t cycles)
 {
 	return (double)cycles * 1e9 / (double)tsc->hz;
 }
+
+/* Shared clock helpers: nanoseconds of clock c (0 on error), a sleep that resumes on EINTR. */
+uint64_t perf_clock_ns(clockid_t c);
+void perf_sleep_ms(uint32_t ms);
 
 #endif /* PERF_TSC_H */
