@@ -17,7 +17,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -25,6 +24,7 @@
 #include <rte_vhost.h>
 
 #include "vhb_device.h"
+#include "vhb_msg_check.h"
 #include "vhb_notify.h"
 #include "vhb_numa.h"
 
@@ -96,6 +96,12 @@ struct vu_msg_ctx {
 } __rte_packed;
 
 _Static_assert(sizeof(struct vu_msg) == 12 + VU_PAYLOAD_SIZE, "rte_vhost 22.11 VhostUserMsg");
+_Static_assert(VU_CONFIG_HDR_SIZE == VHB_MSG_CONFIG_HDR_SIZE &&
+	       VU_MAX_CONFIG_SIZE == VHB_MSG_CONFIG_MAX_SIZE &&
+	       VHB_MSG_CONFIG_REPLY_MAX <= VU_PAYLOAD_SIZE &&
+	       VU_MAX_MEM_REGIONS == VHB_MSG_MEM_MAX_REGIONS &&
+	       VU_MEM_HDR_SIZE == VHB_MSG_MEM_HDR_SIZE &&
+	       VU_MEM_REGION_SIZE == VHB_MSG_MEM_REGION_SIZE, "vhb_msg_check.h layout");
 
 static bool
 any_queue_started(const struct vhb_device *dev)
@@ -328,18 +334,18 @@ queue_stop_for_base(struct vhb_device *dev, int vid, unsigned int idx)
 static enum rte_vhost_msg_result
 config_get(struct vhb_device *dev, struct vu_msg *m)
 {
-	uint32_t off = m->payload.cfg.offset, size = m->payload.cfg.size;
+	uint32_t off = m->payload.cfg.offset, size = m->payload.cfg.size, reply_size;
 
 	__atomic_fetch_add(&dev->ctl_cnt.get_config, 1, __ATOMIC_RELAXED);
-	if (m->size < VU_CONFIG_HDR_SIZE || size > VU_MAX_CONFIG_SIZE ||
-	    vhb_config_read(&dev->cfg, off, size, m->payload.cfg.region) != 0) {
+	/* Answered in place; the reply keeps size = 12 + len, or QEMU rejects it (design fact 5). */
+	if (vhb_msg_config_get(&dev->cfg, m->payload.raw, m->size, m->payload.raw,
+			       &reply_size) != 0) {
 		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: bad GET_CONFIG (msg size %u, offset %u, "
 				  "size %u)", dev->name, m->size, off, size);
 		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
 		return RTE_VHOST_MSG_RESULT_ERR;
 	}
-	/* The reply keeps size = 12 + len, or QEMU rejects it (design fact 5). */
-	m->size = VU_CONFIG_HDR_SIZE + size;
+	m->size = reply_size;
 	return RTE_VHOST_MSG_RESULT_REPLY;
 }
 
@@ -364,13 +370,7 @@ config_set(struct vhb_device *dev, struct vu_msg *m)
 	int rc;
 
 	__atomic_fetch_add(&dev->ctl_cnt.set_config, 1, __ATOMIC_RELAXED);
-	if (m->size < VU_CONFIG_HDR_SIZE || size > VU_MAX_CONFIG_SIZE ||
-	    m->size - VU_CONFIG_HDR_SIZE < size) {
-		rc = -EINVAL;
-	} else {
-		rc = vhb_config_write(&dev->cfg, off, size, m->payload.cfg.region,
-				      poison_writable(dev));
-	}
+	rc = vhb_msg_config_set(&dev->cfg, poison_writable(dev), m->payload.raw, m->size);
 	if (rc < 0) {
 		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: bad SET_CONFIG (msg size %u, offset %u, "
 				  "size %u)", dev->name, m->size, off, size);
@@ -403,56 +403,19 @@ close_msg_fds(struct vu_msg_ctx *ctx)
 }
 
 /*
- * rte_vhost maps whatever SET_MEM_TABLE says (facts G): it reads regions past a
- * short payload, and takes zero-size, wrapping and overlapping regions. Refuse
- * those before it unmaps the table in force, so a refused table leaves the
- * device serving on the old one. NULL if the table is acceptable.
+ * rte_vhost maps whatever SET_MEM_TABLE says (facts G): refuse what it must not
+ * map before it unmaps the table in force, so a refused table leaves the device
+ * serving on the old one (vhb_msg_mem_table_check()). NULL if acceptable.
  */
 static const char *
 mem_table_invalid(const struct vu_msg_ctx *ctx)
 {
-	const struct vu_msg *m = &ctx->msg;
-	uint32_t n = m->payload.memory.nregions, i, j;
-	struct stat st;
+	const char *why;
 
-	if (m->size < VU_MEM_HDR_SIZE)
-		return "payload shorter than its header";
-	if (n == 0 || n > VU_MAX_MEM_REGIONS)
-		return "region count not in 1..8";
-	if (m->size < VU_MEM_HDR_SIZE + n * VU_MEM_REGION_SIZE)
-		return "payload shorter than its regions";
-	if (ctx->fd_num != (int)n)
-		return "not one fd per region";
-	for (i = 0; i < n; i++) {
-		uint64_t gpa = m->payload.memory.regions[i].gpa;
-		uint64_t size = m->payload.memory.regions[i].size;
-		uint64_t ua = m->payload.memory.regions[i].uaddr;
-
-		if (size == 0)
-			return "zero-size region";
-		/*
-		 * A mapping past the end of its file raises SIGBUS on access, which would
-		 * kill every VM of the process the first time a descriptor points there.
-		 */
-		if (fstat(ctx->fds[i], &st) != 0)
-			return "region fd unusable";
-		if (S_ISREG(st.st_mode) &&
-		    (m->payload.memory.regions[i].mmap_offset > (uint64_t)st.st_size ||
-		     size > (uint64_t)st.st_size - m->payload.memory.regions[i].mmap_offset))
-			return "region beyond the end of its file";
-		if (gpa + size < gpa || ua + size < ua ||
-		    m->payload.memory.regions[i].mmap_offset + size <
-		    m->payload.memory.regions[i].mmap_offset)
-			return "region wraps the address space";
-		for (j = 0; j < i; j++) {
-			uint64_t g2 = m->payload.memory.regions[j].gpa;
-			uint64_t s2 = m->payload.memory.regions[j].size;
-			uint64_t u2 = m->payload.memory.regions[j].uaddr;
-
-			if ((gpa < g2 + s2 && g2 < gpa + size) || (ua < u2 + s2 && u2 < ua + size))
-				return "overlapping regions";
-		}
-	}
+	/* A negative fd count matches no region count, as 0 does. */
+	if (vhb_msg_mem_table_check(ctx->msg.payload.raw, ctx->msg.size, ctx->fds,
+				    ctx->fd_num < 0 ? 0 : (uint32_t)ctx->fd_num, &why) != 0)
+		return why;
 	return NULL;
 }
 

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The checks and answers of the vhost-user messages the device serves itself
+ * (GET_CONFIG, SET_CONFIG) or refuses before rte_vhost acts on them
+ * (SET_MEM_TABLE), over plain payload bytes: no device, no rte_vhost context,
+ * no EAL, so unit tests and fuzz harnesses call them directly.
+ *
+ * A payload is the message body after the 12-byte vhost-user header, `size` its
+ * length as the header gives it (rte_vhost 22.11 bounds it by its payload
+ * union); only payload[0, size) is read. Fields are host-endian (vhost-user).
+ */
+#ifndef VHB_MSG_CHECK_H
+#define VHB_MSG_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vhb_config.h"
+
+/* Config payload: offset, size, flags (u32 each), then the config bytes. */
+#define VHB_MSG_CONFIG_HDR_SIZE		12
+#define VHB_MSG_CONFIG_MAX_SIZE		256	/* VHOST_USER_MAX_CONFIG_SIZE */
+#define VHB_MSG_CONFIG_REPLY_MAX	(VHB_MSG_CONFIG_HDR_SIZE + VHB_MSG_CONFIG_MAX_SIZE)
+
+/* Memory table payload: nregions, padding (u32 each), then gpa, size, uaddr, mmap_offset. */
+#define VHB_MSG_MEM_MAX_REGIONS		8	/* VHOST_MEMORY_MAX_NREGIONS */
+#define VHB_MSG_MEM_HDR_SIZE		8
+#define VHB_MSG_MEM_REGION_SIZE		32
+
+/*
+ * GET_CONFIG: the reply payload is the request's 12-byte header followed by the
+ * `size` config bytes at `offset`; *reply_size = 12 + size (QEMU rejects any
+ * other length, design fact 5). reply has room for VHB_MSG_CONFIG_REPLY_MAX
+ * bytes and may be payload itself (rte_vhost replies in place); nothing past
+ * 12 + size is written. 0, or -EINVAL (reply and *reply_size untouched) for a
+ * payload shorter than its header, a size over 256 or a range outside the config.
+ */
+int vhb_msg_config_get(const struct vhb_config *cfg, const uint8_t *payload, uint32_t size,
+		       uint8_t *reply, uint32_t *reply_size);
+
+/*
+ * SET_CONFIG: write the payload's config bytes through vhb_config_write() (only
+ * actual and, if poison_writable, poison_val change). VHB_CFG_CHANGED_* bits, or
+ * -EINVAL (cfg untouched) for a payload shorter than its header or its bytes,
+ * a size over 256 or a range outside the config.
+ */
+int vhb_msg_config_set(struct vhb_config *cfg, bool poison_writable, const uint8_t *payload,
+		       uint32_t size);
+
+/*
+ * SET_MEM_TABLE, before rte_vhost maps it (it takes short payloads, zero-size,
+ * wrapping and overlapping regions, facts G): 1..8 regions, all in the payload,
+ * one fd each (fds[0, nfds) read only when nfds is the region count), each
+ * region non-empty, its fd usable (fstat), within its file if a regular one
+ * (mmap_offset + size <= st_size: a mapping past the end raises SIGBUS), no
+ * wrap of gpa, uaddr or mmap_offset + size, no two regions overlapping in gpa or
+ * in uaddr. 0, or -EINVAL with *why (a static string) naming the first problem.
+ */
+int vhb_msg_mem_table_check(const uint8_t *payload, uint32_t size, const int *fds, uint32_t nfds,
+			    const char **why);
+
+#endif /* VHB_MSG_CHECK_H */
