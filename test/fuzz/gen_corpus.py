@@ -429,8 +429,124 @@ def gen_mem_table():
                                                 for i in range(32)) + look)
 
 
+# ---------------------------------------------------------------- fuzz-msg
+MSG_GET, MSG_SET, MSG_TARGET, MSG_GET_INPLACE = 0, 1, 2, 3
+
+
+def msg_cfg(op, off, length, data=b'', flags=0, size=None, poison=False):
+    """A config message: op byte, u16 payload size, payload (offset, size, flags, bytes)."""
+    payload = u32(off) + u32(length) + u32(flags) + data
+    if size is not None:
+        payload = (payload + bytes(max(0, size - len(payload))))[:size]
+    return u8(op | (0x10 if poison else 0)) + u16(len(payload)) + payload
+
+
+def msg_target(pages):
+    return u8(MSG_TARGET) + u16(0) + u32(pages)
+
+
+MR_FD_MEMFD, MR_FD_SHARED, MR_FD_PIPE, MR_FD_CLOSED = 0, 1, 2, 3
+
+
+def msg_region(gpa, size, uaddr_mib, off, fd=MR_FD_MEMFD, file_delta_pages=0, file_size=None,
+               raw=None):
+    """gpa in MiB steps, size and off in 64 KiB steps unless raw (dict of raw u64 fields:
+    gpa, size, uaddr, off); the memfd ends at off + size + file_delta_pages or file_size."""
+    raw = raw or {}
+    m = ((1 if 'gpa' in raw else 0) | (2 if 'size' in raw else 0) | (4 if 'uaddr' in raw else 0)
+         | (8 if 'off' in raw else 0) | (fd << 4))
+    out = u8(m)
+    out += u64(raw['gpa']) if 'gpa' in raw else u16(gpa >> 20)
+    out += u64(raw['size']) if 'size' in raw else u16(size >> 16)
+    out += u64(raw['uaddr']) if 'uaddr' in raw else u16(uaddr_mib)
+    out += u64(raw['off']) if 'off' in raw else u16(off >> 16)
+    if file_size is not None:
+        out += u8(0x80) + u64(file_size)
+    else:
+        out += u8(file_delta_pages & 0x7f)
+    return out
+
+
+def msg_table(regions, nregions=None, nfds=None, size_delta=0):
+    n = len(regions) if nregions is None else nregions
+    b0 = n if n < 16 else 0x10
+    out = u8(1) + u8(b0)
+    out += u8(0x80 | nfds) if nfds is not None else u8(0)
+    out += u8(0x80 | -size_delta) if size_delta < 0 else u8(size_delta)
+    if n >= 16:
+        out += u32(n)
+    return out + b''.join(regions)
+
+
+def gen_msg():
+    h = 'fuzz-msg'
+    G = 1 << 30
+    # QEMU: GET_CONFIG of all 16 bytes, SET_CONFIG writes back all 16 with a new actual.
+    qemu_cfg = bytes(16)
+    p = u8(0) + msg_target(256) + msg_cfg(MSG_GET, 0, 16, qemu_cfg)
+    p += msg_cfg(MSG_SET, 0, 16, le32s(256, 256, 0, 0))
+    p += msg_cfg(MSG_SET, 0, 16, le32s(256, 512, 0, 0xaa), poison=True)
+    p += msg_cfg(MSG_GET_INPLACE, 0, 16, qemu_cfg) + msg_cfg(MSG_GET, 4, 4, bytes(4))
+    write(h, 'config-qemu', p)
+    # Hostile config messages: short payloads, size over 256, wrapping ranges, size beyond
+    # the payload, empty.
+    p = u8(0) + msg_cfg(MSG_GET, 0, 16, size=11) + msg_cfg(MSG_GET, 0, 257, bytes(257))
+    p += msg_cfg(MSG_GET, 0xfffffff0, 0x20, bytes(32)) + msg_cfg(MSG_GET, 8, 9, bytes(9))
+    p += msg_cfg(MSG_GET, 16, 1, bytes(1)) + msg_cfg(MSG_GET, 0, 0)
+    p += msg_cfg(MSG_GET_INPLACE, 12, 4) + msg_cfg(MSG_GET_INPLACE, 0, 256, bytes(256))
+    p += msg_cfg(MSG_SET, 4, 4, le32s(7), size=15) + msg_cfg(MSG_SET, 0, 0xffffffff)
+    p += msg_cfg(MSG_SET, 0, 16, le32s(1, 2, 3, 4), size=27)
+    p += msg_cfg(MSG_SET, 5, 2, b'\xff\xff', poison=True) + msg_cfg(MSG_SET, 12, 4, le32s(0x55))
+    p += msg_cfg(MSG_SET, 0, 16, le32s(9, 9, 9, 9), size=0x3ff)
+    write(h, 'config-hostile', p)
+    # Memory tables: QEMU one region (2 GiB from gpa 0), two (3 GiB below the PCI hole,
+    # 1 GiB from 4 GiB, one RAMBlock fd of 4 GiB).
+    write(h, 'table-one', msg_table([msg_region(0, 2 * G, 0x100, 0)]))
+    write(h, 'table-two-pci-hole', msg_table([
+        msg_region(0, 3 * G, 0x100, 0, file_size=4 * G),
+        msg_region(4 * G, 1 * G, 0x100 + 3072, 3 * G, fd=MR_FD_SHARED)]))
+    write(h, 'table-two-fds', msg_table([msg_region(0, 1 * G, 0x100, 0),
+                                         msg_region(4 * G, 1 * G, 0x900, 0)]))
+    # Hostile tables: one page past the end of the file (the old SIGBUS), offset past the
+    # end, zero size, gpa wrap, offset + size wrap on a non-regular fd, gpa and uaddr
+    # overlaps, counts 0 and 9, fd count off, payload one byte short, a closed fd.
+    write(h, 'table-past-eof', msg_table([msg_region(0, 1 * G, 0x100, 0, file_delta_pages=-1)]))
+    write(h, 'table-offset-past-eof', msg_table([
+        msg_region(0, 1 << 16, 0x100, 0, file_size=1 << 20, raw={'off': 1 << 21})]))
+    write(h, 'table-zero-size', msg_table([msg_region(0, 0, 0x100, 0)]))
+    write(h, 'table-gpa-wrap', msg_table([
+        msg_region(0, 1 << 16, 0x100, 0, raw={'gpa': 0xffffffffffff0000})]))
+    write(h, 'table-off-wrap-pipe', msg_table([
+        msg_region(0, 0, 0x100, 0, fd=MR_FD_PIPE,
+                   raw={'size': 0x20000, 'off': 0xffffffffffff0000})]))
+    write(h, 'table-pipe', msg_table([msg_region(0, 1 * G, 0x100, 0, fd=MR_FD_PIPE)]))
+    write(h, 'table-gpa-overlap', msg_table([msg_region(0, 2 * G, 0x100, 0),
+                                             msg_region(1 * G, 2 * G, 0x1000, 0)]))
+    write(h, 'table-uaddr-overlap', msg_table([msg_region(0, 1 * G, 0x100, 0),
+                                               msg_region(4 * G, 1 * G, 0x200, 0)]))
+    write(h, 'table-count-0', msg_table([], nregions=0))
+    write(h, 'table-count-9', msg_table([msg_region(i * G, 1 << 20, 0x100 + 1024 * i, 0)
+                                         for i in range(8)], nregions=9))
+    write(h, 'table-count-raw', msg_table([msg_region(0, 1 << 20, 0x100, 0)] * 8,
+                                          nregions=0x80000001))
+    write(h, 'table-fds-short', msg_table([msg_region(0, 1 * G, 0x100, 0),
+                                           msg_region(4 * G, 1 * G, 0x900, 0)], nfds=1))
+    write(h, 'table-fds-long', msg_table([msg_region(0, 1 * G, 0x100, 0),
+                                          msg_region(4 * G, 1 * G, 0x900, 0)], nfds=3))
+    write(h, 'table-uaddr-wrap', msg_table([
+        msg_region(0, 1 << 16, 0, 0, raw={'uaddr': 0xffffffffffff8000})]))
+    write(h, 'table-payload-short', msg_table([msg_region(0, 1 * G, 0x100, 0),
+                                               msg_region(4 * G, 1 * G, 0x900, 0)],
+                                              size_delta=-1))
+    write(h, 'table-header-short', msg_table([msg_region(0, 1 * G, 0x100, 0)], size_delta=-35))
+    write(h, 'table-closed-fd', msg_table([msg_region(0, 1 * G, 0x100, 0, fd=MR_FD_CLOSED)]))
+    write(h, 'table-max', msg_table([msg_region(i * G, 1 << 20, 0x100 + 1024 * i, 0)
+                                     for i in range(8)], size_delta=40))
+
+
 if __name__ == '__main__':
     gen_vring()
     gen_pages()
     gen_stats_config()
     gen_mem_table()
+    gen_msg()
