@@ -12,20 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "vhb_test_check.h"
+
 #include "vhost_balloon.h"
 #include "vmsim.h"
 
-#define FUNC_SKIP	77
 #define MiB		((uint64_t)1 << 20)
 
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fprintf(stderr, "\n"); \
-		exit(1); \
-	} \
-} while (0)
 
 /* EAL with lcore 1 polling; temp dir for sockets. */
 void func_start(void);

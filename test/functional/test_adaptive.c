@@ -258,11 +258,11 @@ scenario_race(const char *backing)
 		CHECK(idle_vm[i] != NULL, "idle guest %u", i);
 	}
 	if (!racer_init(&a, "race-a", f, backing, 2000))
-		return FUNC_SKIP;
+		return TEST_SKIP;
 	if (!racer_init(&b, "race-b", f, "memfd", 7919)) {
 		vms_vm_destroy(a.vm);
 		vhb_device_destroy(a.dev);
-		return FUNC_SKIP;
+		return TEST_SKIP;
 	}
 	s0 = lstats();
 	CHECK(pthread_create(&th, NULL, race_run, &b) == 0, "thread");
@@ -395,7 +395,7 @@ scenario_control(const char *backing)
 	vm = vm_for("ctl", f, backing);
 	if (vm == NULL) {
 		vhb_device_destroy(dev);
-		return FUNC_SKIP;
+		return TEST_SKIP;
 	}
 	CHECK(wait_asleep(vm), "asleep before the target change");
 	round_trip(dev, vm, pages, "target change");

@@ -70,7 +70,7 @@ scenario_inflate(const char *backing)
 	if (vm == NULL) {
 		printf("SKIP: %s guest memory unavailable: %s\n", backing, strerror(errno));
 		vhb_device_destroy(dev);
-		return FUNC_SKIP;
+		return TEST_SKIP;
 	}
 	printf("guest memory: %s, %" PRIu64 " MiB\n", func_backing_name(vm), p.mem_bytes / MiB);
 	info = info_of(dev);
@@ -442,7 +442,7 @@ report_case(bool poison, bool hugetlbfs)
 	if (vm == NULL && hugetlbfs) {
 		printf("SKIP: hugetlbfs guest memory unavailable: %s\n", strerror(errno));
 		vhb_device_destroy(dev);
-		return FUNC_SKIP;
+		return TEST_SKIP;
 	}
 	CHECK(vm != NULL, "vm");
 	before = vms_vm_allocated_bytes(vm);

@@ -146,7 +146,7 @@ run(const char *what, const char *backing)
 	if (g_vm == NULL) {
 		printf("SKIP: no %s guest memory: %s\n", backing, strerror(errno));
 		vhb_device_destroy(dev);
-		return FUNC_SKIP;
+		return TEST_SKIP;
 	}
 	printf("release ordering, %s (%s, 64 MiB)\n", what, func_backing_name(g_vm));
 	g_nreg = vms_vm_regions(g_vm, g_reg, 8);

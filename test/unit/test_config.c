@@ -8,7 +8,7 @@
 
 #include "vhb_config.h"
 #include "vhb_features.h"
-#include "test_device_check.h"
+#include "vhb_test_check.h"
 
 static void
 test_config_read(void)

@@ -8,16 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define TEST_SKIP	77
+#include "vhb_test_check.h"
 
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fprintf(stderr, "\n"); \
-		exit(1); \
-	} \
-} while (0)
+
 
 /* A file of guest memory mapped MAP_SHARED, as QEMU's memory backends give it. */
 struct test_backing {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "vhb_guest_stats.h"
-#include "test_device_check.h"
+#include "vhb_test_check.h"
 
 static uint32_t
 put(uint8_t *b, uint32_t off, uint16_t tag, uint64_t val)

@@ -10,7 +10,7 @@
 
 #include "vhb_config.h"
 #include "vhb_msg_check.h"
-#include "test_device_check.h"
+#include "vhb_test_check.h"
 
 #define PAYLOAD_SIZE	632	/* rte_vhost 22.11's payload union */
 

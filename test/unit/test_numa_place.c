@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "vhb_numa.h"
-#include "test_device_check.h"
+#include "vhb_test_check.h"
 
 /* Place ndev devices whose memory is on node[] and count them per slot. */
 static void

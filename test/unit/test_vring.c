@@ -13,7 +13,7 @@
 
 #include "vhb_guest_mem.h"
 #include "vhb_vring.h"
-#include "test_device_check.h"
+#include "vhb_test_check.h"
 
 #define GPA_BASE	0x100000ULL
 #define MEM_SIZE	(1ULL << 20)
