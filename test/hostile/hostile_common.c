@@ -207,3 +207,30 @@ hostile_fd_settled(unsigned int want, int timeout_ms)
 	}
 	return n;
 }
+
+int
+hostile_main(int argc, char **argv, const struct hostile_group *groups, unsigned int ngroups,
+	     struct hostile_pair *nb)
+{
+	const char *g = argc > 1 ? argv[1] : "";
+	unsigned int i;
+	int rc = 2;
+
+	func_start();
+	hostile_log_capture();
+	hostile_pair_up(nb, "neighbour", 0);
+	for (i = 0; i < ngroups; i++)
+		if (strcmp(g, groups[i].name) == 0)
+			break;
+	if (i < ngroups)
+		rc = groups[i].run();
+	else
+		fprintf(stderr, "unknown group '%s'\n", g);
+	if (rc == 0)
+		hostile_neighbour_check(nb, "at the end");
+	hostile_pair_down(nb);
+	func_stop();
+	if (rc == 0)
+		printf("PASS %s\n", g);
+	return rc;
+}

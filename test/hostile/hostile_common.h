@@ -56,4 +56,18 @@ unsigned int hostile_fd_settled(unsigned int want, int timeout_ms);
 void hostile_verify_except(struct vms_vm *vm, const struct vms_block *allowed, unsigned int n,
 			   const char *when);
 
+/* One group of fault classes in a test executable; returns 0 on success. */
+struct hostile_group {
+	const char *name;
+	int (*run)(void);
+};
+
+/*
+ * main() of a hostile test executable: start the backend, bring up the neighbour VM nb,
+ * run the group named by argv[1], then check the neighbour still works and its memory
+ * is intact. Returns the exit code.
+ */
+int hostile_main(int argc, char **argv, const struct hostile_group *groups, unsigned int ngroups,
+		 struct hostile_pair *nb);
+
 #endif /* HOSTILE_COMMON_H */

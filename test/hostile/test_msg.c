@@ -481,32 +481,16 @@ group_stall(void)
 	return 0;
 }
 
+static const struct hostile_group groups[] = {
+	{ "config", group_config },
+	{ "msg", group_msg },
+	{ "memtable", group_memtable },
+	{ "disconnect", group_disconnect },
+	{ "stall", group_stall },
+};
+
 int
 main(int argc, char **argv)
 {
-	const char *g = argc > 1 ? argv[1] : "";
-	int rc = 2;
-
-	func_start();
-	hostile_log_capture();
-	hostile_pair_up(&g_nb, "neighbour", 0);
-	if (strcmp(g, "config") == 0)
-		rc = group_config();
-	else if (strcmp(g, "msg") == 0)
-		rc = group_msg();
-	else if (strcmp(g, "memtable") == 0)
-		rc = group_memtable();
-	else if (strcmp(g, "disconnect") == 0)
-		rc = group_disconnect();
-	else if (strcmp(g, "stall") == 0)
-		rc = group_stall();
-	else
-		fprintf(stderr, "unknown group '%s'\n", g);
-	if (rc == 0)
-		hostile_neighbour_check(&g_nb, "at the end");
-	hostile_pair_down(&g_nb);
-	func_stop();
-	if (rc == 0)
-		printf("PASS %s\n", g);
-	return rc;
+	return hostile_main(argc, argv, groups, RTE_DIM(groups), &g_nb);
 }

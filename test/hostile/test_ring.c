@@ -501,34 +501,17 @@ group_flood(void)
 	return 0;
 }
 
+static const struct hostile_group groups[] = {
+	{ "ring", group_ring },
+	{ "pfn", group_pfn },
+	{ "report", group_report },
+	{ "stats", group_stats },
+	{ "remap", group_remap },
+	{ "flood", group_flood },
+};
+
 int
 main(int argc, char **argv)
 {
-	const char *g = argc > 1 ? argv[1] : "";
-	int rc = 2;
-
-	func_start();
-	hostile_log_capture();
-	hostile_pair_up(&g_nb, "neighbour", 0);
-	if (strcmp(g, "ring") == 0)
-		rc = group_ring();
-	else if (strcmp(g, "pfn") == 0)
-		rc = group_pfn();
-	else if (strcmp(g, "report") == 0)
-		rc = group_report();
-	else if (strcmp(g, "stats") == 0)
-		rc = group_stats();
-	else if (strcmp(g, "remap") == 0)
-		rc = group_remap();
-	else if (strcmp(g, "flood") == 0)
-		rc = group_flood();
-	else
-		fprintf(stderr, "unknown group '%s'\n", g);
-	if (rc == 0)
-		hostile_neighbour_check(&g_nb, "at the end");
-	hostile_pair_down(&g_nb);
-	func_stop();
-	if (rc == 0)
-		printf("PASS %s\n", g);
-	return rc;
+	return hostile_main(argc, argv, groups, RTE_DIM(groups), &g_nb);
 }
