@@ -124,7 +124,9 @@ static void
 cmd_show_counters(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
 {
 	struct vhb_device *dev = find_dev(args[0], r);
+	const struct vhb_counter_name *names;
 	struct vhb_device_counters c;
+	unsigned int i, n;
 	int ret;
 
 	(void)d;
@@ -138,14 +140,10 @@ cmd_show_counters(struct vhbd_daemon *d, char **args, unsigned int nargs, struct
 	}
 	vhbd_reply_str(r, "device", args[0]);
 	vhbd_reply_obj_begin(r, "counters");
-#define C(f) vhbd_reply_u64(r, #f, c.f)
-	C(inflate_requests); C(deflate_requests); C(report_requests); C(stats_updates);
-	C(pfns_inflated); C(pfns_deflated); C(pfns_duplicate); C(pfns_out_of_range);
-	C(host_pages_released); C(bytes_released); C(release_calls); C(release_errors);
-	C(report_bytes_released); C(report_bytes_skipped); C(report_skipped_poison);
-	C(guest_errors); C(config_changes_sent); C(get_config); C(set_config);
-	C(guest_notifications);
-#undef C
+	names = vhb_device_counter_names(&n);
+	for (i = 0; i < n; i++)
+		vhbd_reply_u64(r, names[i].name,
+			       *(const uint64_t *)((const char *)&c + names[i].offset));
 	vhbd_reply_obj_end(r);
 }
 

@@ -5,9 +5,11 @@
  */
 
 #include <errno.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -470,6 +472,31 @@ vhb_device_get_counters(const struct vhb_device *dev, struct vhb_device_counters
 						 __ATOMIC_RELAXED);
 	c->guest_errors += __atomic_load_n(&dev->ctl_cnt.guest_errors, __ATOMIC_RELAXED);
 	return 0;
+}
+
+#define COUNTER(f)	{ #f, offsetof(struct vhb_device_counters, f) }
+static const struct vhb_counter_name counter_names[] = {
+	COUNTER(inflate_requests), COUNTER(deflate_requests), COUNTER(report_requests),
+	COUNTER(stats_updates), COUNTER(pfns_inflated), COUNTER(pfns_deflated),
+	COUNTER(pfns_duplicate), COUNTER(pfns_out_of_range), COUNTER(host_pages_released),
+	COUNTER(bytes_released), COUNTER(release_calls), COUNTER(release_errors),
+	COUNTER(report_bytes_released), COUNTER(report_bytes_skipped),
+	COUNTER(report_skipped_poison), COUNTER(guest_errors), COUNTER(config_changes_sent),
+	COUNTER(get_config), COUNTER(set_config), COUNTER(guest_notifications),
+	COUNTER(stats_bad_length),
+};
+#undef COUNTER
+
+/* A counter appended to the struct without a name here would be invisible to operators. */
+static_assert(RTE_DIM(counter_names) * sizeof(uint64_t) == sizeof(struct vhb_device_counters),
+	      "every field of struct vhb_device_counters needs a name");
+
+const struct vhb_counter_name *
+vhb_device_counter_names(unsigned int *n)
+{
+	if (n != NULL)
+		*n = RTE_DIM(counter_names);
+	return counter_names;
 }
 
 int

@@ -80,8 +80,10 @@ tel_query(const char *params, struct rte_tel_data *d,
 static int
 fill_device(struct vhb_device *dev, const struct vhb_device_info *in, struct rte_tel_data *d)
 {
+	const struct vhb_counter_name *names;
 	struct vhb_device_counters c;
 	struct rte_tel_data *cd;
+	unsigned int i, n;
 
 	if (vhb_device_get_counters(dev, &c) != 0)
 		return -ENOENT;
@@ -107,14 +109,10 @@ fill_device(struct vhb_device *dev, const struct vhb_device_info *in, struct rte
 	rte_tel_data_add_dict_u64(d, "bytes_released", in->bytes_released);
 
 	rte_tel_data_start_dict(cd);
-#define C(f) rte_tel_data_add_dict_u64(cd, #f, c.f)
-	C(inflate_requests); C(deflate_requests); C(report_requests); C(stats_updates);
-	C(pfns_inflated); C(pfns_deflated); C(pfns_duplicate); C(pfns_out_of_range);
-	C(host_pages_released); C(bytes_released); C(release_calls); C(release_errors);
-	C(report_bytes_released); C(report_bytes_skipped); C(report_skipped_poison);
-	C(guest_errors); C(config_changes_sent); C(get_config); C(set_config);
-	C(guest_notifications);
-#undef C
+	names = vhb_device_counter_names(&n);
+	for (i = 0; i < n; i++)
+		rte_tel_data_add_dict_u64(cd, names[i].name,
+			*(const uint64_t *)((const char *)&c + names[i].offset));
 	if (rte_tel_data_add_dict_container(d, "counters", cd, 0) != 0)
 		rte_tel_data_free(cd);
 	return 0;

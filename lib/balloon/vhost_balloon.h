@@ -11,6 +11,7 @@
 #ifndef VHOST_BALLOON_H
 #define VHOST_BALLOON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vhb_limits.h"
@@ -88,6 +89,18 @@ struct vhb_device_counters {
 	uint64_t guest_notifications;
 	uint64_t stats_bad_length;	/**< stats buffers not whole 10-byte entries (tail ignored) */
 };
+
+/** Name and offset of one field of struct vhb_device_counters. */
+struct vhb_counter_name {
+	const char *name;
+	size_t offset;
+};
+
+/**
+ * Every field of struct vhb_device_counters, in declaration order, for front ends
+ * that list counters by name (CLI, control socket, telemetry). *n is set to the count.
+ */
+const struct vhb_counter_name *vhb_device_counter_names(unsigned int *n);
 
 /** Latest guest memory statistics. */
 struct vhb_guest_stats {

@@ -370,6 +370,9 @@ def guests(tmp, c, prefix, vmsim, d_alive):
         _, dv = telemetry(prefix, "/vhost_balloon/device,vm1")
         check(dv["state"] == "running" and dv["actual_pages"] == 24 * 256 and
               dv["counters"]["pfns_inflated"] == 24 * 256, "telemetry device,vm1 follows")
+        # Both front ends list every counter of the library's one name table.
+        check(set(dv["counters"]) == set(cnt) and "stats_bad_length" in cnt and len(cnt) == 21,
+              "show counters and telemetry list the same %d counters" % len(cnt))
         poll_modes(c, prefix)
         # Deflate vm1 partly; kill vm2 in the middle of a big inflate.
         c.cmd("set target vm1 8M")
