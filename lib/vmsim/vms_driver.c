@@ -532,8 +532,12 @@ settled(const struct vms_vm *vm)
 	return vm->started && !vm->work_pending && vm->num_pages == vm->last_num_pages;
 }
 
-int
-vms_vm_settle(struct vms_vm *vm, int timeout_ms)
+/*
+ * Poll until the balloon work is done (and, with target != NULL, the last num_pages the
+ * driver read is *target: a config change may still be on its way) or the timeout.
+ */
+static int
+poll_until_settled(struct vms_vm *vm, const uint32_t *target, int timeout_ms)
 {
 	uint64_t deadline;
 	int ret;
@@ -548,38 +552,7 @@ vms_vm_settle(struct vms_vm *vm, int timeout_ms)
 		ret = vms_vm_poll(vm, 0);
 		if (ret < 0)
 			return ret;
-		if (ret == 0 && settled(vm))
-			return 0;
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		slice = (int)((deadline - now) / 1000000);
-		if (slice > 50)
-			slice = 50;
-		if (ret == 0) {
-			ret = vms_vm_poll(vm, slice > 0 ? slice : 1);
-			if (ret < 0)
-				return ret;
-		}
-	}
-}
-
-int
-vms_vm_wait_target(struct vms_vm *vm, uint32_t target, int timeout_ms)
-{
-	uint64_t deadline;
-	int ret;
-
-	if (vm == NULL)
-		return -EINVAL;
-	deadline = vms_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
-	for (;;) {
-		uint64_t now = vms_now_ns();
-		int slice;
-
-		ret = vms_vm_poll(vm, 0);
-		if (ret < 0)
-			return ret;
-		if (ret == 0 && settled(vm) && vm->last_num_pages == target)
+		if (ret == 0 && settled(vm) && (target == NULL || vm->last_num_pages == *target))
 			return 0;
 		if (now >= deadline)
 			return -ETIMEDOUT;
@@ -592,6 +565,18 @@ vms_vm_wait_target(struct vms_vm *vm, uint32_t target, int timeout_ms)
 				return ret;
 		}
 	}
+}
+
+int
+vms_vm_settle(struct vms_vm *vm, int timeout_ms)
+{
+	return poll_until_settled(vm, NULL, timeout_ms);
+}
+
+int
+vms_vm_wait_target(struct vms_vm *vm, uint32_t target, int timeout_ms)
+{
+	return poll_until_settled(vm, &target, timeout_ms);
 }
 
 int
