@@ -514,28 +514,29 @@ track_batch(struct vhb_balloon_pages *bp, const uint32_t *pfns, uint32_t n, int 
 	return (uint32_t)done;
 }
 
-uint32_t
-vhb_balloon_pages_inflate(struct vhb_balloon_pages *bp, const uint32_t *pfns, uint32_t n)
+/* Calls of any size go through track_batch() in chunks its scratch space holds. */
+static uint32_t
+track_chunked(struct vhb_balloon_pages *bp, const uint32_t *pfns, uint32_t n, int inflate)
 {
 	uint32_t done = 0, off, chunk;
 
 	for (off = 0; off < n; off += chunk) {
 		chunk = n - off < VHB_MAX_BATCH_PFNS ? n - off : VHB_MAX_BATCH_PFNS;
-		done += track_batch(bp, pfns + off, chunk, 1);
+		done += track_batch(bp, pfns + off, chunk, inflate);
 	}
 	return done;
 }
 
 uint32_t
+vhb_balloon_pages_inflate(struct vhb_balloon_pages *bp, const uint32_t *pfns, uint32_t n)
+{
+	return track_chunked(bp, pfns, n, 1);
+}
+
+uint32_t
 vhb_balloon_pages_deflate(struct vhb_balloon_pages *bp, const uint32_t *pfns, uint32_t n)
 {
-	uint32_t done = 0, off, chunk;
-
-	for (off = 0; off < n; off += chunk) {
-		chunk = n - off < VHB_MAX_BATCH_PFNS ? n - off : VHB_MAX_BATCH_PFNS;
-		done += track_batch(bp, pfns + off, chunk, 0);
-	}
-	return done;
+	return track_chunked(bp, pfns, n, 0);
 }
 
 /* The whole host pages of [gpa, end) inside region ri, released; returns bytes released. */
