@@ -34,7 +34,10 @@
 
 static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static TAILQ_HEAD(, vhb_device) g_devices = TAILQ_HEAD_INITIALIZER(g_devices);
-/* vid -> device, set on new_connection, cleared on destroy_connection. */
+/*
+ * vid -> the device whose socket the connection came in on, for every open connection,
+ * its frontend or not: set on new_connection, cleared on destroy_connection.
+ */
 static struct vhb_device *g_by_vid[RTE_MAX_VHOST_DEVICE];
 
 struct vhb_device *
@@ -46,6 +49,26 @@ vhb_device_by_vid(int vid)
 }
 
 void
+vhb_device_conn_add(struct vhb_device *dev, int vid)
+{
+	if (vid >= 0 && vid < RTE_MAX_VHOST_DEVICE)
+		__atomic_store_n(&g_by_vid[vid], dev, __ATOMIC_RELEASE);
+}
+
+void
+vhb_device_conn_del(int vid)
+{
+	if (vid >= 0 && vid < RTE_MAX_VHOST_DEVICE)
+		__atomic_store_n(&g_by_vid[vid], NULL, __ATOMIC_RELEASE);
+}
+
+bool
+vhb_device_is_frontend(const struct vhb_device *dev, int vid)
+{
+	return vid >= 0 && __atomic_load_n(&dev->vid, __ATOMIC_RELAXED) == vid;
+}
+
+void
 vhb_device_bind_vid(struct vhb_device *dev, int vid)
 {
 	int old;
@@ -54,24 +77,15 @@ vhb_device_bind_vid(struct vhb_device *dev, int vid)
 	old = __atomic_load_n(&dev->vid, __ATOMIC_RELAXED);
 	if (old >= 0 && old != vid) {
 		/*
-		 * rte_vhost accepts any number of connections on one socket. One device
-		 * serves one frontend: the newest (a frontend that reconnects at once may
-		 * arrive before its old connection's EOF is seen). The old connection is
-		 * forgotten entirely, so its messages and rings can never mix with the new
-		 * one's memory; rte_vhost closes it at its next config message.
+		 * One device serves one frontend: the newest to claim it (a frontend that
+		 * reconnects at once may claim before its old connection's EOF is seen).
+		 * The old connection is forgotten entirely, so its messages and rings can
+		 * never mix with the new one's memory; its next message is refused.
 		 */
 		VHB_LOG(WARNING, dev, "%s: new frontend (vid %d) replaces vid %d", dev->name, vid,
 			old);
 		vhb_device_disconnected(dev);
-		if (old < RTE_MAX_VHOST_DEVICE) {
-			struct vhb_device *self = dev;
-
-			__atomic_compare_exchange_n(&g_by_vid[old], &self, NULL, false,
-						    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
-		}
 	}
-	if (vid >= 0 && vid < RTE_MAX_VHOST_DEVICE)
-		__atomic_store_n(&g_by_vid[vid], dev, __ATOMIC_RELEASE);
 	__atomic_store_n(&dev->vid, vid, __ATOMIC_RELAXED);
 	vhb_dev_set_state(dev, VHB_DEV_CONNECTED);
 	pthread_mutex_unlock(&dev->lock);
@@ -80,18 +94,8 @@ vhb_device_bind_vid(struct vhb_device *dev, int vid)
 void
 vhb_device_unbind_vid(struct vhb_device *dev)
 {
-	int vid;
-
 	pthread_mutex_lock(&dev->lock);
 	vhb_device_disconnected(dev);
-	vid = __atomic_load_n(&dev->vid, __ATOMIC_RELAXED);
-	/* Only our own entry: after unregister the vid may already serve another socket. */
-	if (vid >= 0 && vid < RTE_MAX_VHOST_DEVICE) {
-		struct vhb_device *self = dev;
-
-		__atomic_compare_exchange_n(&g_by_vid[vid], &self, NULL, false, __ATOMIC_RELEASE,
-					    __ATOMIC_RELAXED);
-	}
 	__atomic_store_n(&dev->vid, -1, __ATOMIC_RELAXED);
 	vhb_dev_set_state(dev, VHB_DEV_LISTENING);
 	pthread_mutex_unlock(&dev->lock);
@@ -295,6 +299,8 @@ vhb_device_create(const struct vhb_device_params *params)
 int
 vhb_device_destroy(struct vhb_device *dev)
 {
+	unsigned int i;
+
 	if (dev == NULL)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->lock);
@@ -310,6 +316,13 @@ vhb_device_destroy(struct vhb_device *dev)
 		rte_vhost_driver_unregister(dev->path);
 	if (__atomic_load_n(&dev->vid, __ATOMIC_RELAXED) >= 0)
 		vhb_device_unbind_vid(dev);
+	/* unregister closed the socket's connections without destroy_connection calls. */
+	for (i = 0; i < RTE_MAX_VHOST_DEVICE; i++) {
+		struct vhb_device *self = dev;
+
+		__atomic_compare_exchange_n(&g_by_vid[i], &self, NULL, false, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
+	}
 
 	pthread_mutex_lock(&dev->lock);
 	vhb_lcore_unplace(dev);

@@ -104,8 +104,17 @@ struct vhb_device {
 	struct vhb_latency lat;		/* lcore writes, anyone reads relaxed */
 };
 
-/* Registry (vhb_device.c). */
+/*
+ * Registry (vhb_device.c). Every connection on a device's socket is known by its vid
+ * from new_connection on; it becomes the device's frontend (dev->vid) only when it
+ * claims the device with SET_OWNER, so a connection that only asks questions (a
+ * liveness probe) never disturbs the frontend being served.
+ */
 struct vhb_device *vhb_device_by_vid(int vid);
+void vhb_device_conn_add(struct vhb_device *dev, int vid);
+void vhb_device_conn_del(int vid);
+bool vhb_device_is_frontend(const struct vhb_device *dev, int vid);
+/* vid claims the device: a frontend it had is cut off and everything of it forgotten. */
 void vhb_device_bind_vid(struct vhb_device *dev, int vid);
 void vhb_device_unbind_vid(struct vhb_device *dev);
 uint64_t vhb_device_mem_bytes(const struct vhb_device *dev);

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Checks and answers of GET_CONFIG, SET_CONFIG and SET_MEM_TABLE over payload bytes. */
+/*
+ * Checks and answers of vhost-user messages over payload bytes: fixed payload sizes,
+ * GET_CONFIG, SET_CONFIG and SET_MEM_TABLE.
+ */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -65,6 +69,60 @@ vhb_msg_config_set(struct vhb_config *cfg, bool poison_writable, const uint8_t *
 	return vhb_config_write(cfg, off, len, payload + VHB_MSG_CONFIG_HDR_SIZE, poison_writable);
 }
 
+/*
+ * Payload size of every request whose payload has one size (docs/protocol.md, message
+ * sizes): 0 for none, 8 for a u64 or a vring state, 40 for vring addresses, 16 for a log
+ * description. -1: variable (checked by its own handler) or no handler at all.
+ */
+static int
+fixed_size(uint32_t request)
+{
+	switch (request) {
+	case VHB_VU_GET_FEATURES:
+	case VHB_VU_SET_OWNER:
+	case VHB_VU_RESET_OWNER:
+	case VHB_VU_SET_LOG_FD:
+	case VHB_VU_GET_PROTOCOL_FEATURES:
+	case VHB_VU_GET_QUEUE_NUM:
+	case VHB_VU_SET_BACKEND_REQ_FD:
+	case VHB_VU_GET_STATUS:
+	case VHB_VU_GET_MAX_MEM_SLOTS:
+		return 0;
+	case VHB_VU_SET_FEATURES:
+	case VHB_VU_SET_VRING_NUM:
+	case VHB_VU_SET_VRING_BASE:
+	case VHB_VU_GET_VRING_BASE:
+	case VHB_VU_SET_VRING_KICK:
+	case VHB_VU_SET_VRING_CALL:
+	case VHB_VU_SET_VRING_ERR:
+	case VHB_VU_SET_PROTOCOL_FEATURES:
+	case VHB_VU_SET_VRING_ENABLE:
+	case VHB_VU_SEND_RARP:
+	case VHB_VU_NET_SET_MTU:
+	case VHB_VU_SET_VRING_ENDIAN:
+	case VHB_VU_SET_STATUS:
+		return 8;
+	case VHB_VU_SET_LOG_BASE:
+		return 16;
+	case VHB_VU_SET_VRING_ADDR:
+		return 40;
+	default:
+		return -1;
+	}
+}
+
+int
+vhb_msg_size_check(uint32_t request, uint32_t size, uint32_t *want)
+{
+	int n = fixed_size(request);
+
+	if (n < 0 || size == (uint32_t)n)
+		return 0;
+	if (want != NULL)
+		*want = (uint32_t)n;
+	return -EBADMSG;
+}
+
 struct mem_region {
 	uint64_t gpa;
 	uint64_t size;
@@ -89,6 +147,7 @@ mem_table_problem(const uint8_t *payload, uint32_t size, const int *fds, uint32_
 	struct mem_region r, o;
 	struct stat st;
 	uint32_t n, i, j;
+	int flags, seals;
 
 	if (size < VHB_MSG_MEM_HDR_SIZE)
 		return "payload shorter than its header";
@@ -109,8 +168,16 @@ mem_table_problem(const uint8_t *payload, uint32_t size, const int *fds, uint32_
 		 */
 		if (fstat(fds[i], &st) != 0)
 			return "region fd unusable";
-		if (S_ISREG(st.st_mode) &&
-		    (r.mmap_offset > (uint64_t)st.st_size ||
+		if (!S_ISREG(st.st_mode))
+			return "region fd is not a regular file (memfd or hugetlbfs file)";
+		/* Guest memory is mapped shared and writable: the fd must allow both. */
+		flags = fcntl(fds[i], F_GETFL);
+		if (flags < 0 || (flags & O_ACCMODE) != O_RDWR)
+			return "region fd not open for reading and writing";
+		seals = fcntl(fds[i], F_GET_SEALS);
+		if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0)
+			return "region fd sealed against writes";
+		if ((r.mmap_offset > (uint64_t)st.st_size ||
 		     r.size > (uint64_t)st.st_size - r.mmap_offset))
 			return "region beyond the end of its file";
 		if (r.gpa + r.size < r.gpa || r.uaddr + r.size < r.uaddr ||

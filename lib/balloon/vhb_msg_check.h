@@ -17,6 +17,50 @@
 
 #include "vhb_config.h"
 
+/* vhost-user requests (frontend to backend), as numbered by the vhost-user spec. */
+enum vhb_vu_request {
+	VHB_VU_GET_FEATURES = 1,
+	VHB_VU_SET_FEATURES = 2,
+	VHB_VU_SET_OWNER = 3,
+	VHB_VU_RESET_OWNER = 4,
+	VHB_VU_SET_MEM_TABLE = 5,
+	VHB_VU_SET_LOG_BASE = 6,
+	VHB_VU_SET_LOG_FD = 7,
+	VHB_VU_SET_VRING_NUM = 8,
+	VHB_VU_SET_VRING_ADDR = 9,
+	VHB_VU_SET_VRING_BASE = 10,
+	VHB_VU_GET_VRING_BASE = 11,
+	VHB_VU_SET_VRING_KICK = 12,
+	VHB_VU_SET_VRING_CALL = 13,
+	VHB_VU_SET_VRING_ERR = 14,
+	VHB_VU_GET_PROTOCOL_FEATURES = 15,
+	VHB_VU_SET_PROTOCOL_FEATURES = 16,
+	VHB_VU_GET_QUEUE_NUM = 17,
+	VHB_VU_SET_VRING_ENABLE = 18,
+	VHB_VU_SEND_RARP = 19,
+	VHB_VU_NET_SET_MTU = 20,
+	VHB_VU_SET_BACKEND_REQ_FD = 21,
+	VHB_VU_IOTLB_MSG = 22,
+	VHB_VU_SET_VRING_ENDIAN = 23,
+	VHB_VU_GET_CONFIG = 24,
+	VHB_VU_SET_CONFIG = 25,
+	VHB_VU_GET_INFLIGHT_FD = 31,
+	VHB_VU_SET_INFLIGHT_FD = 32,
+	VHB_VU_GET_MAX_MEM_SLOTS = 36,
+	VHB_VU_ADD_MEM_REG = 37,
+	VHB_VU_REM_MEM_REG = 38,
+	VHB_VU_SET_STATUS = 39,
+	VHB_VU_GET_STATUS = 40,
+};
+
+/*
+ * A request whose payload has one fixed size must come with exactly that size:
+ * rte_vhost 22.11 reads the fields it expects whatever was sent (past a short
+ * payload it reads what an earlier message left). 0 if the size is right or the
+ * request has no fixed size, -EBADMSG with *want (may be NULL) set otherwise.
+ */
+int vhb_msg_size_check(uint32_t request, uint32_t size, uint32_t *want);
+
 /* Config payload: offset, size, flags (u32 each), then the config bytes. */
 #define VHB_MSG_CONFIG_HDR_SIZE		12
 #define VHB_MSG_CONFIG_MAX_SIZE		256	/* VHOST_USER_MAX_CONFIG_SIZE */
@@ -51,8 +95,10 @@ int vhb_msg_config_set(struct vhb_config *cfg, bool poison_writable, const uint8
  * SET_MEM_TABLE, before rte_vhost maps it (it takes short payloads, zero-size,
  * wrapping and overlapping regions, facts G): 1..8 regions, all in the payload,
  * one fd each (fds[0, nfds) read only when nfds is the region count), each
- * region non-empty, its fd usable (fstat), within its file if a regular one
- * (mmap_offset + size <= st_size: a mapping past the end raises SIGBUS), no
+ * region non-empty, its fd a regular file (memfd, hugetlbfs or tmpfs file) open
+ * read-write and not sealed against writes (the map is shared and writable),
+ * within its file (mmap_offset + size <= st_size: a mapping past the end raises
+ * SIGBUS), no
  * wrap of gpa, uaddr or mmap_offset + size, no two regions overlapping in gpa or
  * in uaddr. 0, or -EINVAL with *why (a static string) naming the first problem.
  */

@@ -29,18 +29,6 @@
 #include "vhb_numa.h"
 
 /* vhost-user message layout (vhost-user spec; rte_vhost's private vhost_user.h). */
-#define VU_GET_FEATURES		1
-#define VU_SET_FEATURES		2
-#define VU_SET_MEM_TABLE	5
-#define VU_SET_VRING_BASE	10
-#define VU_GET_VRING_BASE	11
-#define VU_SET_VRING_KICK	12
-#define VU_SET_PROTOCOL_FEATURES 16
-#define VU_SET_VRING_ENABLE	18
-#define VU_GET_CONFIG		24
-#define VU_GET_INFLIGHT_FD	31
-#define VU_SET_INFLIGHT_FD	32
-#define VU_SET_CONFIG		25
 #define VU_VRING_IDX_MASK	0xff
 #define VU_CONFIG_HDR_SIZE	12
 #define VU_MAX_CONFIG_SIZE	256
@@ -419,6 +407,83 @@ mem_table_invalid(const struct vu_msg_ctx *ctx)
 	return NULL;
 }
 
+/* Refuse a message in pre: rte_vhost acks it non-zero (REPLY_ACK) or closes the connection. */
+static enum rte_vhost_msg_result
+refuse(struct vhb_device *dev, struct vu_msg_ctx *ctx, bool guest_error)
+{
+	if (guest_error)
+		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
+	close_msg_fds(ctx);
+	return RTE_VHOST_MSG_RESULT_ERR;
+}
+
+/*
+ * What a connection may send before it claims the device with SET_OWNER: questions
+ * and its own negotiation, which rte_vhost keeps per connection (a probe's
+ * GET_FEATURES; QEMU's realize up to SET_OWNER, docs/protocol.md).
+ */
+static bool
+allowed_before_owner(uint32_t request)
+{
+	switch (request) {
+	case VHB_VU_GET_FEATURES:
+	case VHB_VU_GET_PROTOCOL_FEATURES:
+	case VHB_VU_SET_PROTOCOL_FEATURES:
+	case VHB_VU_GET_QUEUE_NUM:
+	case VHB_VU_GET_MAX_MEM_SLOTS:
+	case VHB_VU_SET_BACKEND_REQ_FD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Does this message make the connection the device's frontend? SET_OWNER always (the
+ * newest owner wins: a VM restarted into a new QEMU may claim before the old one's EOF
+ * is seen). The first message of a start sequence, only while the device has no
+ * frontend: QEMU's generic device reconnects without a new SET_OWNER.
+ */
+static bool
+claims_device(const struct vhb_device *dev, uint32_t request)
+{
+	if (request == VHB_VU_SET_OWNER)
+		return true;
+	return (request == VHB_VU_SET_FEATURES || request == VHB_VU_SET_MEM_TABLE) &&
+	       __atomic_load_n(&dev->vid, __ATOMIC_RELAXED) < 0;
+}
+
+/*
+ * A connection that is not the device's frontend: questions pass, a claim makes it the
+ * frontend (true: go on as for the frontend), anything else is refused in *res.
+ */
+static bool
+pre_msg_not_frontend(struct vhb_device *dev, int vid, struct vu_msg_ctx *ctx,
+		     enum rte_vhost_msg_result *res)
+{
+	uint64_t pf;
+
+	*res = RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	if (claims_device(dev, ctx->msg.request)) {
+		vhb_device_bind_vid(dev, vid);
+		/* Negotiated on this connection before its claim. */
+		if (rte_vhost_get_negotiated_protocol_features(vid, &pf) == 0) {
+			pthread_mutex_lock(&dev->lock);
+			dev->protocol_negotiated = pf;
+			pthread_mutex_unlock(&dev->lock);
+		}
+		VHB_LOG(INFO, dev, "%s: vid %d is the frontend now", dev->name, vid);
+		return true;
+	}
+	if (allowed_before_owner(ctx->msg.request))
+		return false;
+	VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: vid %d: request %u refused: the "
+			  "connection is not the device's frontend (no SET_OWNER, or a newer "
+			  "frontend took over)", dev->name, vid, ctx->msg.request);
+	*res = refuse(dev, ctx, false);
+	return false;
+}
+
 static enum rte_vhost_msg_result
 pre_msg(int vid, void *msg)
 {
@@ -428,20 +493,30 @@ pre_msg(int vid, void *msg)
 	enum rte_vhost_msg_result res = RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	const char *why;
 	unsigned int idx;
+	uint32_t want = 0;
 
 	if (dev == NULL)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	/* Before anything reads the payload, from any connection. */
+	if (vhb_msg_size_check(m->request, m->size, &want) != 0) {
+		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: vid %d: request %u refused: "
+				  "payload of %u bytes, the request has %u", dev->name, vid,
+				  m->request, m->size, want);
+		return refuse(dev, ctx, true);
+	}
+	if (!vhb_device_is_frontend(dev, vid) && !pre_msg_not_frontend(dev, vid, ctx, &res))
+		return res;
 	switch (m->request) {
-	case VU_GET_CONFIG:
+	case VHB_VU_GET_CONFIG:
 		close_msg_fds(ctx);
 		res = config_get(dev, m);
 		break;
-	case VU_SET_CONFIG:
+	case VHB_VU_SET_CONFIG:
 		close_msg_fds(ctx);
 		res = config_set(dev, m);
 		break;
-	case VU_GET_INFLIGHT_FD:
-	case VU_SET_INFLIGHT_FD:
+	case VHB_VU_GET_INFLIGHT_FD:
+	case VHB_VU_SET_INFLIGHT_FD:
 		/*
 		 * INFLIGHT_SHMFD is never offered (QEMU's vhost-user-base has no inflight
 		 * support), yet rte_vhost 22.11 serves these anyway: GET allocates and
@@ -450,17 +525,19 @@ pre_msg(int vid, void *msg)
 		 */
 		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: inflight request %u refused "
 				  "(not negotiated)", dev->name, m->request);
-		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
-		close_msg_fds(ctx);
-		return RTE_VHOST_MSG_RESULT_ERR;
-	case VU_SET_MEM_TABLE:
+		return refuse(dev, ctx, true);
+	case VHB_VU_ADD_MEM_REG:
+	case VHB_VU_REM_MEM_REG:
+		/* CONFIGURE_MEM_SLOTS is never offered; rte_vhost 22.11 has no handler. */
+		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: memory region request %u refused "
+				  "(not negotiated)", dev->name, m->request);
+		return refuse(dev, ctx, true);
+	case VHB_VU_SET_MEM_TABLE:
 		why = mem_table_invalid(ctx);
 		if (why != NULL) {
 			VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: SET_MEM_TABLE refused: %s; "
 					  "the previous table stays in force", dev->name, why);
-			__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
-			close_msg_fds(ctx);
-			return RTE_VHOST_MSG_RESULT_ERR;
+			return refuse(dev, ctx, true);
 		}
 		/* rte_vhost unmaps the old regions in this message: stop touching them. */
 		pthread_mutex_lock(&dev->lock);
@@ -476,7 +553,7 @@ pre_msg(int vid, void *msg)
 							 dev->q[idx].vr.last_used);
 		pthread_mutex_unlock(&dev->lock);
 		break;
-	case VU_GET_VRING_BASE:
+	case VHB_VU_GET_VRING_BASE:
 		idx = m->payload.state.index;
 		pthread_mutex_lock(&dev->lock);
 		if (idx < VHB_MAX_QUEUES)
@@ -498,10 +575,10 @@ post_msg(int vid, void *msg)
 	unsigned int idx;
 	int rc;
 
-	if (dev == NULL)
+	if (dev == NULL || !vhb_device_is_frontend(dev, vid))
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	switch (m->request) {
-	case VU_SET_FEATURES:
+	case VHB_VU_SET_FEATURES:
 		if (rte_vhost_get_negotiated_features(vid, &f) == 0) {
 			pthread_mutex_lock(&dev->lock);
 			dev->negotiated = f;
@@ -514,14 +591,14 @@ post_msg(int vid, void *msg)
 				f, vhb_features_num_vqs(f));
 		}
 		break;
-	case VU_SET_PROTOCOL_FEATURES:
+	case VHB_VU_SET_PROTOCOL_FEATURES:
 		if (rte_vhost_get_negotiated_protocol_features(vid, &f) == 0) {
 			pthread_mutex_lock(&dev->lock);
 			dev->protocol_negotiated = f;
 			pthread_mutex_unlock(&dev->lock);
 		}
 		break;
-	case VU_SET_MEM_TABLE:
+	case VHB_VU_SET_MEM_TABLE:
 		pthread_mutex_lock(&dev->lock);
 		rc = mem_rebuild(dev, vid);
 		if (rc != 0) {
@@ -550,7 +627,7 @@ post_msg(int vid, void *msg)
 		resume_if_useful(dev);
 		pthread_mutex_unlock(&dev->lock);
 		break;
-	case VU_SET_VRING_BASE:
+	case VHB_VU_SET_VRING_BASE:
 		idx = m->payload.state.index;
 		if (idx >= VHB_MAX_QUEUES)
 			break;
@@ -558,14 +635,14 @@ post_msg(int vid, void *msg)
 		dev->q[idx].base_set = true;
 		pthread_mutex_unlock(&dev->lock);
 		break;
-	case VU_SET_VRING_KICK:
+	case VHB_VU_SET_VRING_KICK:
 		idx = (unsigned int)(m->payload.u64 & VU_VRING_IDX_MASK);
 		pthread_mutex_lock(&dev->lock);
 		if (idx < VHB_MAX_QUEUES && !dev->dying)
 			queue_start(dev, vid, idx);
 		pthread_mutex_unlock(&dev->lock);
 		break;
-	case VU_SET_VRING_ENABLE:
+	case VHB_VU_SET_VRING_ENABLE:
 		idx = m->payload.state.index;
 		if (idx >= VHB_MAX_QUEUES)
 			break;
@@ -601,8 +678,9 @@ on_new_connection(int vid)
 		VHB_LOG(ERR, dev, "%s: cannot install message hooks", dev->name);
 		return -1;
 	}
-	vhb_device_bind_vid(dev, vid);
-	VHB_LOG(INFO, dev, "%s: frontend connected (vid %d)", dev->name, vid);
+	/* Not the frontend yet: it becomes that with SET_OWNER (pre_msg_not_frontend()). */
+	vhb_device_conn_add(dev, vid);
+	VHB_LOG(INFO, dev, "%s: connection vid %d", dev->name, vid);
 	return 0;
 }
 
@@ -613,6 +691,12 @@ on_destroy_connection(int vid)
 
 	if (dev == NULL)
 		return;
+	vhb_device_conn_del(vid);
+	if (!vhb_device_is_frontend(dev, vid)) {
+		VHB_LOG(INFO, dev, "%s: connection vid %d closed (not the frontend)", dev->name,
+			vid);
+		return;
+	}
 	VHB_LOG(INFO, dev, "%s: frontend gone (vid %d)", dev->name, vid);
 	vhb_device_unbind_vid(dev);
 }
@@ -631,7 +715,7 @@ on_destroy_device(int vid)
 {
 	struct vhb_device *dev = vhb_device_by_vid(vid);
 
-	if (dev == NULL)
+	if (dev == NULL || !vhb_device_is_frontend(dev, vid))
 		return;
 	pthread_mutex_lock(&dev->lock);
 	vhb_dev_quiesce(dev);

@@ -202,7 +202,7 @@ disjoint(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
 
 /*
  * Valid: 1..8 regions, all in the payload, one fd each; every region non-empty,
- * its fd open, inside its file if that is a regular one, gpa, uaddr and
+ * its fd an open regular file (a memfd here; a pipe is refused), inside it, gpa, uaddr and
  * mmap_offset + size below 2^64; no two regions share a gpa or a uaddr.
  */
 static bool
@@ -215,9 +215,9 @@ model_valid(uint32_t nreg, uint32_t size, uint32_t nfds, const struct region *r)
 	    nfds != nreg)
 		return false;
 	for (i = 0; i < nreg; i++) {
-		if (r[i].size == 0 || r[i].kind == FD_CLOSED)
+		if (r[i].size == 0 || r[i].kind == FD_CLOSED || r[i].kind == FD_PIPE)
 			return false;
-		if (r[i].kind != FD_PIPE && (u128)r[i].off + r[i].size > r[i].fsize)
+		if ((u128)r[i].off + r[i].size > r[i].fsize)
 			return false;
 		if ((u128)r[i].gpa + r[i].size > UINT64_MAX ||
 		    (u128)r[i].uaddr + r[i].size > UINT64_MAX ||

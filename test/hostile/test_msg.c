@@ -10,6 +10,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -438,9 +439,10 @@ group_stall(void)
 	CHECK(strlen(func_socket("stall")) < sizeof(sa.sun_path), "path");
 	memcpy(sa.sun_path, func_socket("stall"), strlen(func_socket("stall")) + 1);
 	CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
-	for (i = 0; i < 500 && hostile_info(dev).state != VHB_DEV_CONNECTED; i++)
+	/* A connection is not the device's frontend before SET_OWNER: its log line says so. */
+	for (i = 0; i < 500 && hostile_log_count("stall: connection vid", NULL) == 0; i++)
 		usleep(2000);
-	CHECK(hostile_info(dev).state == VHB_DEV_CONNECTED, "connected");
+	CHECK(hostile_log_count("stall: connection vid", NULL) == 1, "connected");
 	CHECK(write(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr), "header");
 	usleep(20000);	/* the vhost-events thread is now inside read() */
 	/* The neighbour's rings need no control message: requests are served. */
@@ -464,11 +466,13 @@ group_stall(void)
 		memcpy(sa.sun_path, func_socket("late"), strlen(func_socket("late")) + 1);
 		CHECK(lfd >= 0 && connect(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "late");
 		usleep(100000);
-		CHECK(hostile_info(late).state == VHB_DEV_LISTENING, "accepted during the stall");
+		CHECK(hostile_log_count("late: connection vid", NULL) == 0,
+		      "accepted during the stall");
 		close(fd);
-		for (i = 0; i < 500 && hostile_info(late).state != VHB_DEV_CONNECTED; i++)
+		for (i = 0; i < 500 && hostile_log_count("late: connection vid", NULL) == 0; i++)
 			usleep(2000);
-		CHECK(hostile_info(late).state == VHB_DEV_CONNECTED, "accepted after the stall");
+		CHECK(hostile_log_count("late: connection vid", NULL) == 1,
+		      "accepted after the stall");
 		printf("  another frontend was accepted only after the stalling one closed\n");
 		close(lfd);
 		CHECK(hostile_wait_listening(late, 5000), "late gone");
@@ -481,8 +485,202 @@ group_stall(void)
 	return 0;
 }
 
+/* A raw connection to a device's socket (not a vmsim frontend). */
+static int
+raw_connect(const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = func_socket(name);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CHECK(fd >= 0 && strlen(path) < sizeof(sa.sun_path), "socket");
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect %s", path);
+	return fd;
+}
+
+/* Send a header + payload on a raw connection; read the reply if one is expected. */
+static int64_t
+raw_request(int fd, uint32_t req, uint32_t flags, uint32_t size, const void *pl)
+{
+	uint32_t hdr[3] = { req, flags, size };
+	struct reply r;
+	ssize_t n;
+
+	if (write(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
+	    (size > 0 && write(fd, pl, size) != (ssize_t)size))
+		return -EPIPE;
+	if ((flags & VMS_MSG_NEED_REPLY) == 0 && req != VMS_REQ_GET_FEATURES)
+		return 0;
+	n = read(fd, &r, 12 + 8);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n != 12 + 8)
+		return -EPROTO;
+	return (int64_t)r.u64;
+}
+
+/*
+ * Messages refused before rte_vhost applies them: fixed-size requests of the wrong
+ * size (rte_vhost 22.11 would read past what was sent), memory tables whose fds
+ * cannot be mapped shared and writable, memory-slot requests (never offered). Each
+ * gets a non-zero ack (never 0) or its connection closed, one log line and a count;
+ * the device serves on. Connections that never claimed the device (SET_OWNER) may
+ * ask questions but change nothing, and never disturb its frontend.
+ */
+static int
+group_refused(void)
+{
+	static const struct {
+		const char *name;
+		uint32_t req, size;
+	} sizes[] = {
+		{ "SET_VRING_BASE with 0 bytes", VMS_REQ_SET_VRING_BASE, 0 },
+		{ "SET_VRING_ADDR with 8 bytes", VMS_REQ_SET_VRING_ADDR, 8 },
+		{ "SET_VRING_ENABLE with 2 bytes", VMS_REQ_SET_VRING_ENABLE, 2 },
+		{ "SET_VRING_NUM with 16 bytes", VMS_REQ_SET_VRING_NUM, 16 },
+		{ "GET_VRING_BASE with 4 bytes", VMS_REQ_GET_VRING_BASE, 4 },
+		{ "SET_FEATURES with 4 bytes", VMS_REQ_SET_FEATURES, 4 },
+		{ "SET_PROTOCOL_FEATURES with 0 bytes", VMS_REQ_SET_PROTOCOL_FEATURES, 0 },
+		{ "SET_VRING_KICK with 1 byte", VMS_REQ_SET_VRING_KICK, 1 },
+	};
+	static const char *const fd_kinds[] = { "a pipe", "an eventfd", "/dev/null",
+		"a read-only memfd", "a write-sealed memfd" };
+	struct vms_region_info reg;
+	struct hostile_pair hp;
+	struct mem_payload mp;
+	uint8_t zero[64];
+	unsigned int i, base_fds, nlog;
+	uint64_t e0;
+	int64_t r;
+	int fd, pfd[2], ev;
+	char path[64];
+
+	printf("messages refused before rte_vhost applies them (memfd 4 KiB guest, 16 MiB)\n");
+	hostile_pair_up(&hp, "refuse", 0);
+	memset(zero, 0, sizeof(zero));
+	base_fds = hostile_fd_count();
+	for (i = 0; i < RTE_DIM(sizes); i++) {
+		e0 = hostile_counters(hp.dev).guest_errors;
+		r = send_req(hp.vm, sizes[i].req, sizes[i].size, zero, sizes[i].size, NULL, 0);
+		CHECK(r > 0, "%s: acked %" PRId64 " (want a non-zero ack)", sizes[i].name, r);
+		CHECK(hostile_counters(hp.dev).guest_errors == e0 + 1, "%s: not counted",
+		      sizes[i].name);
+		func_balloon_to(hp.dev, hp.vm, (i & 1) ? 0 : 256);
+		printf("  %-40s non-zero ack, counted, device serves on\n", sizes[i].name);
+	}
+	nlog = hostile_log_count("refuse:", "bytes, the request has");
+	CHECK(nlog == RTE_DIM(sizes), "log lines: %u", nlog);
+	/* Without NEED_REPLY the refusal closes the connection. */
+	CHECK(vms_vm_send_raw(hp.vm, VMS_REQ_SET_VRING_BASE, VMS_MSG_VERSION, 0, NULL, 0, NULL, 0,
+			      NULL, NULL) == 0, "send");
+	CHECK(hostile_wait_listening(hp.dev, 5000), "short SET_VRING_BASE without REPLY_ACK: "
+	      "connection not closed");
+	printf("  %-40s connection closed\n", "SET_VRING_BASE with 0 bytes, no ack asked");
+	fresh_frontend_works(&hp, "after wrong sizes");
+
+	/* Memory tables on fds that cannot be mapped shared and writable. */
+	usleep(1100 * 1000);	/* a fresh log window: 10 refusal lines a second per device */
+	CHECK(vms_vm_regions(hp.vm, &reg, 1) == 1, "region");
+	CHECK(pipe(pfd) == 0, "pipe");
+	ev = eventfd(0, EFD_CLOEXEC);
+	CHECK(ev >= 0, "eventfd");
+	for (i = 0; i < RTE_DIM(fd_kinds); i++) {
+		int mfd = -1;
+
+		switch (i) {
+		case 0:
+			fd = pfd[0];
+			break;
+		case 1:
+			fd = ev;
+			break;
+		case 2:
+			fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+			break;
+		case 3:
+			mfd = memfd_create("hostile-ro", MFD_CLOEXEC);
+			CHECK(mfd >= 0 && ftruncate(mfd, 16 * MiB) == 0, "memfd");
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			break;
+		default:
+			fd = memfd_create("hostile-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+			CHECK(fd >= 0 && ftruncate(fd, 16 * MiB) == 0 &&
+			      fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) == 0, "sealed memfd");
+			break;
+		}
+		CHECK(fd >= 0, "%s", fd_kinds[i]);
+		memset(&mp, 0, sizeof(mp));
+		mp.nregions = 1;
+		mp.r[0] = (struct mem_region){ 0, 16 * MiB, (uintptr_t)reg.hva, 0 };
+		e0 = hostile_counters(hp.dev).guest_errors;
+		r = send_req(hp.vm, VMS_REQ_SET_MEM_TABLE, 8 + 32, &mp, 8 + 32, &fd, 1);
+		CHECK(r > 0, "table on %s: acked %" PRId64, fd_kinds[i], r);
+		CHECK(hostile_counters(hp.dev).guest_errors == e0 + 1, "%s: not counted",
+		      fd_kinds[i]);
+		if (fd != pfd[0] && fd != ev)
+			close(fd);
+		if (mfd >= 0)
+			close(mfd);
+		/* The old table is still in force. */
+		func_balloon_to(hp.dev, hp.vm, (i & 1) ? 0 : 256);
+		printf("  table on %-31s non-zero ack, counted, old table kept\n", fd_kinds[i]);
+	}
+	CHECK(hostile_log_count("refuse:", "SET_MEM_TABLE refused") == RTE_DIM(fd_kinds),
+	      "log lines");
+	/* ADD_MEM_REG / REM_MEM_REG (CONFIGURE_MEM_SLOTS never offered). */
+	for (i = 0; i < 2; i++) {
+		struct { uint64_t pad; struct mem_region r; } one = { 0, { 0, 2 * MiB, 0, 0 } };
+
+		e0 = hostile_counters(hp.dev).guest_errors;
+		r = send_req(hp.vm, i == 0 ? 37 : 38, sizeof(one), &one, sizeof(one), &ev, 1);
+		CHECK(r > 0, "%s: acked %" PRId64, i == 0 ? "ADD_MEM_REG" : "REM_MEM_REG", r);
+		CHECK(hostile_counters(hp.dev).guest_errors == e0 + 1, "memory slot: not counted");
+	}
+	printf("  %-40s non-zero ack, counted\n", "ADD_MEM_REG, REM_MEM_REG");
+	close(ev);
+	close(pfd[0]);
+	close(pfd[1]);
+	CHECK(hostile_fd_settled(base_fds, 2000) == base_fds, "fds kept: %u, was %u",
+	      hostile_fd_count(), base_fds);
+
+	/*
+	 * Connections that are not the frontend: a probe's GET_FEATURES is answered; a
+	 * table or a ring message without SET_OWNER is refused; the frontend never notices.
+	 */
+	e0 = hostile_counters(hp.dev).guest_errors;
+	usleep(1100 * 1000);	/* a fresh log window */
+	for (i = 0; i < 20; i++) {
+		fd = raw_connect("refuse");
+		r = raw_request(fd, VMS_REQ_GET_FEATURES, VMS_MSG_VERSION, 0, NULL);
+		CHECK(r > 0, "probe %u: GET_FEATURES answered %" PRId64, i, r);
+		if (i % 2 == 1) {
+			uint32_t state[2] = { 0, 64 };
+
+			r = raw_request(fd, VMS_REQ_SET_VRING_NUM, F_REQ, 8, state);
+			CHECK(r > 0, "probe %u: SET_VRING_NUM before SET_OWNER acked %" PRId64, i,
+			      r);
+		}
+		close(fd);
+		CHECK(hostile_info(hp.dev).state == VHB_DEV_RUNNING, "probe %u: frontend "
+		      "disturbed", i);
+	}
+	func_balloon_to(hp.dev, hp.vm, 512);
+	func_balloon_to(hp.dev, hp.vm, 0);
+	func_verify(hp.vm, "after probes");
+	CHECK(hostile_counters(hp.dev).guest_errors == e0, "probes counted as guest errors");
+	CHECK(hostile_log_count("refuse:", "not the device's frontend") == 10, "log lines: %u",
+	      hostile_log_count("refuse:", "not the device's frontend"));
+	printf("  20 probes (10 also sent a ring message): answered or refused; the frontend "
+	       "kept the device\n");
+	hostile_pair_down(&hp);
+	return 0;
+}
+
 static const struct hostile_group groups[] = {
 	{ "config", group_config },
+	{ "refused", group_refused },
 	{ "msg", group_msg },
 	{ "memtable", group_memtable },
 	{ "disconnect", group_disconnect },
