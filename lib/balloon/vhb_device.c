@@ -372,7 +372,7 @@ vhb_device_foreach(int (*cb)(struct vhb_device *dev, void *arg), void *arg)
 	return rc;
 }
 
-/* dev->lock held. Never waits for a reply: QEMU may be blocked on us (design fact 20). */
+/* dev->lock held. Never waits for a reply: QEMU may be blocked on us (protocol.md#P-qemu-sync). */
 static void
 notify_config_change(struct vhb_device *dev)
 {

@@ -74,7 +74,8 @@ int vhb_msg_size_check(uint32_t request, uint32_t size, uint32_t *want);
 /*
  * GET_CONFIG: the reply payload is the request's 12-byte header followed by the
  * `size` config bytes at `offset`; *reply_size = 12 + size (QEMU rejects any
- * other length, design fact 5). reply has room for VHB_MSG_CONFIG_REPLY_MAX
+ * other length, protocol.md#P-qemu-cfg-reply). reply has room for
+ * VHB_MSG_CONFIG_REPLY_MAX
  * bytes and may be payload itself (rte_vhost replies in place); nothing past
  * 12 + size is written. 0, or -EINVAL (reply and *reply_size untouched) for a
  * payload shorter than its header, a size over 256 or a range outside the config.
@@ -93,7 +94,8 @@ int vhb_msg_config_set(struct vhb_config *cfg, bool poison_writable, const uint8
 
 /*
  * SET_MEM_TABLE, before rte_vhost maps it (it takes short payloads, zero-size,
- * wrapping and overlapping regions, facts G): 1..8 regions, all in the payload,
+ * wrapping and overlapping regions, protocol.md#P-dpdk-no-validation): 1..8
+ * regions, all in the payload,
  * one fd each (fds[0, nfds) read only when nfds is the region count), each
  * region non-empty, its fd a regular file (memfd, hugetlbfs or tmpfs file) open
  * read-write and not sealed against writes (the map is shared and writable),

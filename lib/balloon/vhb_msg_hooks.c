@@ -299,7 +299,7 @@ queue_stop_for_base(struct vhb_device *dev, int vid, unsigned int idx)
 	if (q->have_base) {
 		/*
 		 * The stats buffer the device holds goes back to the driver's side:
-		 * the next start re-reads it (QEMU's virtqueue_unpop, facts F).
+		 * the next start re-reads it (protocol.md#P-qemu-stats-unpop).
 		 */
 		la = q->vr.last_avail;
 		if (q->role == VHB_VQ_STATS && q->stats_held)
@@ -325,7 +325,10 @@ config_get(struct vhb_device *dev, struct vu_msg *m)
 	uint32_t off = m->payload.cfg.offset, size = m->payload.cfg.size, reply_size;
 
 	__atomic_fetch_add(&dev->ctl_cnt.get_config, 1, __ATOMIC_RELAXED);
-	/* Answered in place; the reply keeps size = 12 + len, or QEMU rejects it (design fact 5). */
+	/*
+	 * Answered in place; the reply keeps size = 12 + len, or QEMU rejects it
+	 * (protocol.md#P-qemu-cfg-reply).
+	 */
 	if (vhb_msg_config_get(&dev->cfg, m->payload.raw, m->size, m->payload.raw,
 			       &reply_size) != 0) {
 		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: bad GET_CONFIG (msg size %u, offset %u, "
@@ -391,7 +394,8 @@ close_msg_fds(struct vu_msg_ctx *ctx)
 }
 
 /*
- * rte_vhost maps whatever SET_MEM_TABLE says (facts G): refuse what it must not
+ * rte_vhost maps whatever SET_MEM_TABLE says (protocol.md#P-dpdk-no-validation):
+ * refuse what it must not
  * map before it unmaps the table in force, so a refused table leaves the device
  * serving on the old one (vhb_msg_mem_table_check()). NULL if acceptable.
  */

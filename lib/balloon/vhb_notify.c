@@ -125,7 +125,8 @@ vhb_notify_watch_kick(struct vhb_notify *n, struct vhb_device *dev, int vid, uns
 	if (fd < 0)
 		return -errno;
 	/*
-	 * A kick fd arrives already signalled (facts F): adding it reports one event,
+	 * A kick fd arrives already signalled (protocol.md#P-qemu-kick): adding it
+	 * reports one event,
 	 * the lcore wakes and scans, which is what a fresh queue needs anyway.
 	 */
 	if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {

@@ -113,7 +113,7 @@ handle_report(struct vhb_device *dev, const struct vhb_vring_chain *ch)
 	cnt_add(dev, VHB_CNT(report_requests), 1);
 	/*
 	 * A poisoning guest expects reported pages to keep poison_val; a hole reads
-	 * back as zeros, so nothing may be discarded (facts B.7, design fact 18).
+	 * back as zeros, so nothing may be discarded (protocol.md#P-poison).
 	 */
 	if (vhb_config_get(&dev->cfg.poison_val) != 0) {
 		cnt_add(dev, VHB_CNT(report_skipped_poison), 1);

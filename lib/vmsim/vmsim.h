@@ -7,8 +7,8 @@
  * memory was corrupted.
  *
  * It is an independent implementation of the protocol (nothing from lib/balloon):
- * message layout and virtio constants come from the spec and the facts file
- * (/work/shared/reference/balloon-protocol-facts.md, sections B, D, E, F).
+ * message layout and virtio constants come from the spec, and its behaviour from
+ * docs/protocol.md (the Linux driver and QEMU's generic device sections).
  *
  * Threading: one struct vms_vm is driven by one thread at a time; nothing runs in
  * the background. Every vms_vm_* call does its own I/O and serves the backend
@@ -249,7 +249,7 @@ struct vms_vm_params {
 void vms_vm_params_init(struct vms_vm_params *p);
 
 /* ---------------------------------------------------------------------------------------------
- * Life cycle (QEMU's order, facts D.3).
+ * Life cycle (QEMU's order, protocol.md#P-qemu-seq-init).
  */
 
 struct vms_vm;

@@ -418,7 +418,8 @@ group_disconnect(void)
 
 /*
  * A frontend that sends a header and withholds the payload blocks rte_vhost's one
- * vhost-events thread (facts G): every VM's control path waits. The data path must
+ * vhost-events thread (protocol.md#P-dpdk-one-thread): every VM's control path waits.
+ * The data path must
  * not: a neighbour's requests on running rings are still served. When the stalling
  * frontend goes, the control path resumes.
  */

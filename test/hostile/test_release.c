@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The one rule, made deterministic: an inflate or report request is acknowledged
- * only after its discard syscalls have returned (design fact 13).
+ * only after its discard syscalls have returned (protocol.md#P-ack-after-release).
  *
  * fallocate/madvise are interposed (release_interpose.c). At every release the
  * poll lcore makes, the observer looks at the guest's side of the rings in guest

@@ -277,7 +277,8 @@ test_bad_backends(void)
 
 	/* A backend that waits for a CONFIG_CHANGE reply before answering GET_CONFIG: QEMU
 	 * reads the reply synchronously and does not serve the backend channel meanwhile, so
-	 * this deadlocks (facts D.4). vmsim reproduces it as a timeout instead of hiding it. */
+	 * this deadlocks (protocol.md#P-qemu-sync). vmsim reproduces it as a timeout instead
+	 * of hiding it. */
 	env_up(&e, "dead", F_ALL, 0x228);
 	e.rb.blocking_config_change = true;
 	env_vm(&e);

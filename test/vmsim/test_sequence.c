@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The vhost-user message sequence against the two captures in the facts file: section F
- * (REPLY_ACK, BACKEND_REQ, CONFIG; num_vqs 4, vq_size 128) and section E (MQ, REPLY_ACK,
- * CONFIG, CONFIGURE_MEM_SLOTS; num_vqs 5, vq_size 64), plus D.3 details: flags, payload
+/* The vhost-user message sequence against the two set-ups of protocol.md#P-qemu-setups: (a)
+ * (REPLY_ACK, BACKEND_REQ, CONFIG; num_vqs 4, vq_size 128) and (b) (MQ, REPLY_ACK,
+ * CONFIG, CONFIGURE_MEM_SLOTS; num_vqs 5, vq_size 64), plus protocol.md#P-qemu-seq-start
+ * details: flags, payload
  * values, which queues are set up, message totals, stop and resume. */
 #include <string.h>
 
