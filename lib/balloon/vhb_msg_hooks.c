@@ -424,7 +424,7 @@ refuse(struct vhb_device *dev, struct vu_msg_ctx *ctx, bool guest_error)
 /*
  * What a connection may send before it claims the device with SET_OWNER: questions
  * and its own negotiation, which rte_vhost keeps per connection (a probe's
- * GET_FEATURES; QEMU's realize up to SET_OWNER, docs/protocol.md).
+ * GET_FEATURES; QEMU's realize up to SET_OWNER, protocol.md#P-dpdk-connections).
  */
 static bool
 allowed_before_owner(uint32_t request)
