@@ -77,4 +77,7 @@ void vhbd_reply_bytes(struct vhbd_reply *r, const char *key, uint64_t bytes);
 void vhbd_reply_text(struct vhbd_reply *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Text of any length, as it is (text replies only; ignored in JSON). */
+void vhbd_reply_raw(struct vhbd_reply *r, const char *text);
+
 #endif /* VHBD_REPLY_H */
