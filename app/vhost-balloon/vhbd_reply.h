@@ -18,8 +18,8 @@ enum vhbd_fmt {
 };
 
 #define VHBD_REPLY_DEPTH	6
-/* A reply bigger than this is replaced by a "too_big" error. */
-#define VHBD_REPLY_MAX		(1 << 20)
+/* A reply bigger than this is replaced by a "too_big" error ("show metrics" of 500 VMs fits). */
+#define VHBD_REPLY_MAX		(2 << 20)
 #define VHBD_TABLE_COLS		16
 
 struct vhbd_table_cell {
