@@ -227,8 +227,8 @@ http_thread(void *arg)
 int
 vhbd_http_start(struct vhbd_daemon *d, const char *host, uint16_t port)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
+	/* No AI_ADDRCONFIG: it hides 127.0.0.1 and ::1 on a host with only loopback. */
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL, *ai;
 	char sport[8];
 	int ret, one = 1;
@@ -242,8 +242,8 @@ vhbd_http_start(struct vhbd_daemon *d, const char *host, uint16_t port)
 	}
 	ret = -EADDRNOTAVAIL;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		http.listen_fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-					ai->ai_protocol);
+		http.listen_fd = socket(ai->ai_family,
+					ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 		if (http.listen_fd < 0) {
 			ret = -errno;
 			continue;

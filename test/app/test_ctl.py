@@ -426,6 +426,16 @@ def main():
               env.port)
         check("metrics on http://127.0.0.1:%d/metrics" % env.port in env.daemon.log_text(),
               "daemon logs the metrics address")
+        # A second daemon on the same port: a clear error, exit 1, its sockets removed.
+        other = os.path.join(root, "other")
+        p = subprocess.run([env.daemon_exe, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci",
+                            "--file-prefix", prefix + "-2", "--", "--run-dir", other,
+                            "--socket", "x.sock", "--metrics-listen", str(env.port)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        out = p.stdout.decode(errors="replace")
+        check(p.returncode == 1 and "--metrics-listen 127.0.0.1 port %d: Address already in use"
+              % env.port in out and os.listdir(other) == [],
+              "--metrics-listen on a port in use: exit 1, named, sockets removed")
         c = Ctl(env.sock)
         client_basics(env, c)
         client_errors(env)
@@ -437,7 +447,7 @@ def main():
         env.daemon.stop()
         if failures():
             print("---- daemon log ----\n" + env.daemon.log_text()[-5000:])
-    remove_eal_dirs(prefix)
+    remove_eal_dirs(prefix, prefix + "-2")
     if failures() == 0:
         shutil.rmtree(root, ignore_errors=True)
     print("test_ctl: %s" % ("all passed" if failures() == 0 else "%d failures" % failures()))
