@@ -448,7 +448,7 @@ def cli(daemon):
     p = subprocess.run(base + ["-i", "--cmdline-file", cmds], input=b"show devices\n"
                        b"show device web\nset target vm1 4G\nbogus words\nshow lcores\n"
                        b"set poll-mode inter\t idle-\t 0\nset poll-mode sometimes\n"
-                       b"he\t\nshow counters w\t\nquit\n",
+                       b"he\t\nshow counters w\t\nshow metrics prom\t\nquit\n",
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     out = p.stdout.decode(errors="replace")
     check(p.returncode == 0, "CLI: quit exits 0 (%d)" % p.returncode)
@@ -461,6 +461,9 @@ def cli(daemon):
     check(re.search(r"^  target:\s+8.00 MiB$", out, re.M) is not None, "CLI: show device web")
     check("target:                4.00 GiB" in out, "CLI: set target vm1 4G")
     check("Command not found" in out, "CLI: unknown command reported")
+    check("# TYPE vhost_balloon_build_info gauge\n# HELP vhost_balloon_build_info " in out and
+          '\nvhost_balloon_target_bytes{vm="vm1"} 4294967296\n' in out,
+          "CLI: show metrics prometheus (Tab-completed) prints the text as it is")
     check(re.search(r"^lcore +devices +passes +busy passes +busy pct +idle pct$", out, re.M)
           is not None, "CLI: show lcores table")
     check(re.search(r"^lcore +mode +idle us +max sleep ms +sleeping +poll ms +sleep ms +cpu pct$",
