@@ -113,6 +113,9 @@ def client_errors(env):
         rc, out, err = ctl(env, *words)
         check(rc == 1 and out == "" and re.match(r"^vhost-balloon-ctl: %s: \S" % code, err),
               "ctl %s: exit 1, '%s' on stderr (%d %r)" % (" ".join(words), code, rc, err))
+    rc, out, err = ctl(env, "set", "target", "x" * 5000, "1G")
+    check(rc == 1 and out == "" and err.startswith("vhost-balloon-ctl: too_long: "),
+          "ctl: a command over 4095 bytes -> the daemon's too_long, exit 1")
     rc, out, err = ctl(env, "--json", "show", "device", "nope")
     check(rc == 1 and json.loads(out)["error"]["code"] == "not_found" and "not_found" in err,
           "ctl --json error: the JSON error on stdout, exit 1")
@@ -179,6 +182,16 @@ def client_wait(env, c, vmsim):
         rc, out, err = ctl(env, "--wait", "--timeout", "0.5", "set", "target", "vm2", "8M")
         check(rc == 3 and "did not reach 8.00 MiB" in err and "listening" in err,
               "ctl --wait without a guest: exit 3 after --timeout (%r)" % err)
+        # Someone else changes the target while --wait waits: exit 3, said so.
+        w = subprocess.Popen([env.ctl, "-s", env.sock, "--wait", "-t", "120", "set", "target",
+                              "vm2", "8M"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = w.stdout.readline().decode()       # the reply: the target is set
+        c.cmd("set target vm2 4M")
+        out, err = w.communicate(timeout=120)
+        check(first.startswith("device:") and w.returncode == 3 and
+              "changed to 4.00 MiB meanwhile" in err.decode(),
+              "ctl --wait: a target changed by another client -> exit 3 (%s %r)" %
+              (w.returncode, err.decode()))
         ctl(env, "set", "target", "vm2", "0")
         metrics_with_guest(env, c)
     finally:
