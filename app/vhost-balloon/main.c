@@ -26,6 +26,7 @@
 #include "vhbd_cli.h"
 #include "vhbd_commands.h"
 #include "vhbd_control.h"
+#include "vhbd_http.h"
 #include "vhbd_daemon.h"
 #include "vhbd_params.h"
 
@@ -326,6 +327,17 @@ main(int argc, char **argv)
 		}
 		VHBD_LOG(INFO, "control socket %s", path);
 	}
+	if (params.metrics_host[0] != '\0') {
+		ret = vhbd_http_start(&daemon_state, params.metrics_host, params.metrics_port);
+		if (ret != 0) {
+			VHBD_LOG(ERR, "--metrics-listen %s port %u: %s", params.metrics_host,
+				params.metrics_port, strerror(-ret));
+			goto out_control;
+		}
+		VHBD_LOG(INFO, "metrics on http://%s%s%s:%u/metrics",
+			strchr(params.metrics_host, ':') != NULL ? "[" : "", params.metrics_host,
+			strchr(params.metrics_host, ':') != NULL ? "]" : "", params.metrics_port);
+	}
 	if (params.cmdline_file[0] != '\0' &&
 			vhbd_cli_run_file(&daemon_state, params.cmdline_file) != 0)
 		goto out_control;
@@ -344,6 +356,7 @@ main(int argc, char **argv)
 	if (cli_on)
 		vhbd_cli_stop();
 out_control:
+	vhbd_http_stop();
 	vhbd_control_stop();
 out_stop:
 	vhb_stop();

@@ -234,7 +234,8 @@ build_ctx(void)
 					set_token(&cli_tokens[itok], &choice_token_ops,
 						offsetof(struct cli_result, args[j]),
 						VHBD_POLL_MODES);
-				else if (c->args[j] == VHBD_ARG_KEY && c->keys != NULL)
+				else if ((c->args[j] == VHBD_ARG_KEY ||
+						c->args[j] == VHBD_ARG_FORMAT) && c->keys != NULL)
 					set_token(&cli_tokens[itok], &choice_token_ops,
 						offsetof(struct cli_result, args[j]), c->keys);
 				else

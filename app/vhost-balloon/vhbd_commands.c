@@ -10,6 +10,7 @@
 #include <rte_common.h>
 
 #include "vhost_balloon.h"
+#include "vhb_metrics.h"
 #include "vhbd_commands.h"
 #include "vhbd_parse.h"
 
@@ -25,6 +26,7 @@ vhbd_arg_name(enum vhbd_arg a)
 	case VHBD_ARG_POLL_MODE: return "MODE";
 	case VHBD_ARG_KEY: return "KEY";
 	case VHBD_ARG_VALUE: return "VALUE";
+	case VHBD_ARG_FORMAT: return "FORMAT";
 	default: return "";
 	}
 }
@@ -512,6 +514,36 @@ cmd_del_socket(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vh
 }
 
 static void
+cmd_show_metrics(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	enum vhb_metrics_format fmt = VHB_METRICS_OPENMETRICS;
+	size_t len;
+	char *text;
+	int ret;
+
+	(void)d;
+	if (nargs > 0 && vhb_metrics_format_parse(args[0], &fmt) != 0) {
+		vhbd_reply_error(r, "invalid_argument", "metrics format '%s': give openmetrics or "
+			"prometheus", args[0]);
+		return;
+	}
+	ret = vhb_metrics_render(fmt, &text, &len);
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, "show metrics");
+		return;
+	}
+	/* JSON: the text as one string; the CLI prints it as it is. */
+	if (r->fmt == VHBD_FMT_JSON) {
+		vhbd_reply_str(r, "format", vhb_metrics_format_name(fmt));
+		vhbd_reply_str(r, "content_type", vhb_metrics_content_type(fmt));
+		vhbd_reply_str(r, "metrics", text);
+	} else {
+		vhbd_reply_raw(r, text);
+	}
+	free(text);
+}
+
+static void
 cmd_help(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
 {
 	unsigned int i;
@@ -567,6 +599,9 @@ const struct vhbd_cmd vhbd_cmds[] = {
 	  "set poll-mode MODE [idle-us N] [max-sleep-ms N] [lcore I]",
 	  "how poll lcores wait for work: adaptive, poll (busy) or interrupt; every lcore, "
 	  "or lcore I", cmd_set_poll_mode, "idle-us#max-sleep-ms#lcore" },
+	{ { "show", "metrics" }, { VHBD_ARG_FORMAT }, 1, "show metrics [FORMAT]",
+	  "Prometheus metrics of every device and lcore; FORMAT openmetrics (default) or "
+	  "prometheus (text 0.0.4)", cmd_show_metrics, "openmetrics#prometheus" },
 	{ { "add", "socket" }, { VHBD_ARG_PATH, VHBD_ARG_NAME }, 1, "add socket PATH [VMNAME]",
 	  "serve one more VM on a new vhost-user socket", cmd_add_socket },
 	{ { "del", "socket" }, { VHBD_ARG_DEVICE }, 0, "del socket NAME",

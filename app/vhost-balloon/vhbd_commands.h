@@ -23,6 +23,7 @@ enum vhbd_arg {
 	VHBD_ARG_POLL_MODE,	/* adaptive, poll, interrupt */
 	VHBD_ARG_KEY,		/* the KEY of an optional "KEY VALUE" pair */
 	VHBD_ARG_VALUE,		/* its VALUE */
+	VHBD_ARG_FORMAT,	/* a word of the command's keys (e.g. a metrics format) */
 };
 
 struct vhbd_cmd {
@@ -32,7 +33,7 @@ struct vhbd_cmd {
 	const char *usage;			/* "set target NAME SIZE" */
 	const char *help;
 	void (*fn)(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r);
-	const char *keys;			/* VHBD_ARG_KEY completion, '#'-separated */
+	const char *keys;			/* VHBD_ARG_KEY/FORMAT completion, '#'-separated */
 };
 
 extern const struct vhbd_cmd vhbd_cmds[];

@@ -9,12 +9,13 @@
 #include <stdint.h>
 
 #include "vhbd_daemon.h"
+#include "vhbd_reply.h"
 
 #define VHBD_CONTROL_MAX_CLIENTS	64
 /* Unread replies after which a client's requests wait (it stalls only itself). */
 #define VHBD_CONTROL_OUT_HIGH		(64u << 10)
 /* Hard bound of one client's pending output: the high mark plus one largest reply. */
-#define VHBD_CONTROL_MAX_OUT		(VHBD_CONTROL_OUT_HIGH + (1u << 20) + 4096)
+#define VHBD_CONTROL_MAX_OUT		(VHBD_CONTROL_OUT_HIGH + VHBD_REPLY_MAX + 4096u)
 
 /* Create the socket (mode, gid -1: unchanged) and start its thread. */
 int vhbd_control_start(struct vhbd_daemon *d, const char *path, uint32_t mode, int gid);

@@ -247,6 +247,16 @@ daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, s
 		return set_path(p->control, sizeof(p->control), val, "control socket", err, errlen);
 	} else if (strcmp(key, "run-dir") == 0) {
 		return set_path(p->run_dir, sizeof(p->run_dir), val, "run dir", err, errlen);
+	} else if (strcmp(key, "metrics-listen") == 0) {
+		if (val[0] == '\0' || strcmp(val, "off") == 0) {
+			p->metrics_host[0] = '\0';
+			p->metrics_port = 0;
+		} else if (vhbd_parse_listen(val, p->metrics_host, sizeof(p->metrics_host),
+				&p->metrics_port) != 0) {
+			p->metrics_host[0] = '\0';
+			return fail(err, errlen, "'%s' is not an address to listen on (PORT, "
+				"HOST:PORT or [IPV6]:PORT; port 1-65535)", val);
+		}
 	} else if (strcmp(key, "poll-lcores") == 0) {
 		n = vhbd_parse_lcore_list(val, p->poll_lcores, VHBD_MAX_LCORES);
 		if (n < 0)
@@ -269,8 +279,8 @@ daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, s
 		p->poll.max_sleep_ms = v;
 	} else {
 		return fail(err, errlen, "unknown key '%s' (expected control, run-dir, "
-			"stats-interval, socket-mode, socket-group, poll-lcores, poll-mode, "
-			"poll-idle-us, poll-max-sleep-ms)", key);
+			"metrics-listen, stats-interval, socket-mode, socket-group, poll-lcores, "
+			"poll-mode, poll-idle-us, poll-max-sleep-ms)", key);
 	}
 	return 0;
 }
@@ -494,6 +504,7 @@ enum {
 	OPT_POLL_MODE,
 	OPT_POLL_IDLE_US,
 	OPT_POLL_MAX_SLEEP_MS,
+	OPT_METRICS_LISTEN,
 };
 
 static const struct option long_opts[] = {
@@ -509,6 +520,7 @@ static const struct option long_opts[] = {
 	{ "poll-mode", required_argument, NULL, OPT_POLL_MODE },
 	{ "poll-idle-us", required_argument, NULL, OPT_POLL_IDLE_US },
 	{ "poll-max-sleep-ms", required_argument, NULL, OPT_POLL_MAX_SLEEP_MS },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -574,6 +586,7 @@ vhbd_parse_args(int argc, char **argv, struct vhbd_params *p, char *err, size_t 
 			case OPT_POLL_MODE:
 			case OPT_POLL_IDLE_US:
 			case OPT_POLL_MAX_SLEEP_MS:
+			case OPT_METRICS_LISTEN:
 				ret = daemon_key(p, opt_name(opt), optarg, msg, sizeof(msg));
 				if (ret != 0)
 					return fail(err, errlen, "--%s: %s", opt_name(opt), msg);
@@ -620,8 +633,11 @@ vhbd_usage(const char *prog)
 		"  --socket-mode MODE      permission bits of the sockets (default 0660)\n"
 		"  --socket-group GROUP    group owning the sockets\n"
 		"  --control PATH          control socket (one command per line, JSON replies)\n"
+		"  --metrics-listen [HOST:]PORT\n"
+		"                          serve Prometheus metrics over HTTP (GET /metrics);\n"
+		"                          HOST defaults to 127.0.0.1 (default: off)\n"
 		"  -i, --interactive       interactive command line\n"
 		"  --cmdline-file FILE     run the commands in FILE at start\n"
 		"  -h, --help              this text\n"
-		"Docs: docs/running.md, docs/cli.md, docs/control-socket.md\n", prog);
+		"Docs: docs/running.md, docs/cli.md, docs/control-socket.md, docs/metrics.md\n", prog);
 }

@@ -39,6 +39,8 @@ struct vhbd_params {
 	uint32_t socket_mode;
 	int socket_gid;			/* -1: unchanged */
 	char control[VHBD_SOCK_PATH_LEN];	/* "" none */
+	char metrics_host[256];		/* --metrics-listen; "" no HTTP endpoint */
+	uint16_t metrics_port;
 	char run_dir[PATH_MAX];		/* base of relative socket paths; "" the cwd */
 	char cmdline_file[PATH_MAX];
 	char config[PATH_MAX];

@@ -30,6 +30,41 @@ vhbd_parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 int
+vhbd_parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon, *h = "127.0.0.1";
+	size_t hlen = strlen(h);
+	uint64_t v;
+
+	if (s == NULL || s[0] == '\0')
+		return -EINVAL;
+	if (s[0] == '[') {
+		colon = strstr(s, "]:");
+		if (colon == NULL || colon == s + 1)
+			return -EINVAL;
+		h = s + 1;
+		hlen = colon - h;
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon != NULL && colon != s) {
+			h = s;
+			hlen = colon - s;
+			if (memchr(h, ':', hlen) != NULL)
+				return -EINVAL;	/* IPv6 needs brackets */
+		}
+	}
+	if (vhbd_parse_u64(colon != NULL ? colon + 1 : s, UINT16_MAX, &v) != 0 || v == 0)
+		return -EINVAL;
+	if (hlen >= hostlen)
+		return -ENAMETOOLONG;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int
 vhbd_parse_mode(const char *s, uint32_t *out)
 {
 	unsigned long v;

@@ -40,6 +40,13 @@ int vhbd_parse_poll_mode(const char *s, enum vhb_poll_mode *mode);
 /* Longest poll-lcore sleep the library accepts, in ms (one hour). */
 #define VHBD_MAX_SLEEP_MS_MAX	3600000u
 
+/*
+ * A TCP listen address: "PORT", ":PORT", "HOST:PORT" or "[IPV6]:PORT" (PORT 1-65535). HOST
+ * left out is 127.0.0.1: nothing listens beyond the host unless the operator names an address.
+ * 0, -EINVAL or -ENAMETOOLONG (host longer than hostlen - 1).
+ */
+int vhbd_parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port);
+
 /* Bytes -> "1.50 GiB" style for humans. */
 void vhbd_format_bytes(uint64_t bytes, char *buf, size_t len);
 

@@ -430,3 +430,11 @@ vhbd_reply_text(struct vhbd_reply *r, const char *fmt, ...)
 	va_end(ap);
 	puts_(r, tmp);
 }
+
+void
+vhbd_reply_raw(struct vhbd_reply *r, const char *text)
+{
+	if (r->failed || r->fmt != VHBD_FMT_TEXT)
+		return;
+	puts_(r, text);
+}

@@ -18,8 +18,8 @@ enum vhbd_fmt {
 };
 
 #define VHBD_REPLY_DEPTH	6
-/* A reply bigger than this is replaced by a "too_big" error. */
-#define VHBD_REPLY_MAX		(1 << 20)
+/* A reply bigger than this is replaced by a "too_big" error ("show metrics" of 500 VMs fits). */
+#define VHBD_REPLY_MAX		(2 << 20)
 #define VHBD_TABLE_COLS		16
 
 struct vhbd_table_cell {
@@ -76,5 +76,8 @@ void vhbd_reply_bytes(struct vhbd_reply *r, const char *key, uint64_t bytes);
 /* Plain text line (text replies only; ignored in JSON). */
 void vhbd_reply_text(struct vhbd_reply *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Text of any length, as it is (text replies only; ignored in JSON). */
+void vhbd_reply_raw(struct vhbd_reply *r, const char *text);
 
 #endif /* VHBD_REPLY_H */

@@ -18,56 +18,11 @@ import sys
 import tempfile
 import time
 
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if cond:
-        print("ok:", what)
-    else:
-        failures += 1
-        print("FAIL:", what)
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise TimeoutError(what)
-
-
-class Ctl:
-    """One control socket connection."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(20)
-        self.s.connect(path)
-        self.f = self.s.makefile("rwb")
-
-    def raw(self, data):
-        self.s.sendall(data)
-
-    def line(self):
-        ln = self.f.readline()
-        return json.loads(ln) if ln else None
-
-    def cmd(self, text):
-        self.raw(text.encode() + b"\n")
-        return self.line()
-
-    def close(self):
-        self.f.close()
-        self.s.close()
-
+from apptest import Ctl, DPDK_RUN_DIRS, check, failures, wait_for
 
 def telemetry(prefix, cmd):
     """One telemetry request: SOCK_SEQPACKET, greeting first, then one JSON reply."""
-    for base in ("/var/run/dpdk", os.environ.get("XDG_RUNTIME_DIR", "") + "/dpdk", "/tmp/dpdk"):
+    for base in DPDK_RUN_DIRS:
         path = os.path.join(base, prefix, "dpdk_telemetry.v2")
         if os.path.exists(path):
             break
@@ -116,16 +71,16 @@ def main():
         check(left == [], "shutdown removed every socket (left: %s)" % left)
         log.seek(0)
         text = log.read()
-        if failures:
+        if failures():
             print("---- daemon log ----\n" + text[-6000:])
-    if failures == 0:
+    if failures() == 0:
         shutil.rmtree(root, ignore_errors=True)
     # EAL leaves its runtime directory behind; remove ours (this run's prefixes only).
-    for base in ("/var/run/dpdk", os.environ.get("XDG_RUNTIME_DIR", "") + "/dpdk", "/tmp/dpdk"):
+    for base in DPDK_RUN_DIRS:
         for pfx in (prefix, prefix + "-2", "vhbd-cli-%d" % os.getpid()):
             shutil.rmtree(os.path.join(base, pfx), ignore_errors=True)
-    print("test_daemon: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
-    return 0 if failures == 0 else 1
+    print("test_daemon: %s" % ("all passed" if failures() == 0 else "%d failures" % failures()))
+    return 0 if failures() == 0 else 1
 
 
 def run(tmp, ctl_path, prefix, vmsim, d):
@@ -493,7 +448,7 @@ def cli(daemon):
     p = subprocess.run(base + ["-i", "--cmdline-file", cmds], input=b"show devices\n"
                        b"show device web\nset target vm1 4G\nbogus words\nshow lcores\n"
                        b"set poll-mode inter\t idle-\t 0\nset poll-mode sometimes\n"
-                       b"he\t\nshow counters w\t\nquit\n",
+                       b"he\t\nshow counters w\t\nshow metrics prom\t\nquit\n",
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     out = p.stdout.decode(errors="replace")
     check(p.returncode == 0, "CLI: quit exits 0 (%d)" % p.returncode)
@@ -506,6 +461,9 @@ def cli(daemon):
     check(re.search(r"^  target:\s+8.00 MiB$", out, re.M) is not None, "CLI: show device web")
     check("target:                4.00 GiB" in out, "CLI: set target vm1 4G")
     check("Command not found" in out, "CLI: unknown command reported")
+    check("# TYPE vhost_balloon_build_info gauge\n# HELP vhost_balloon_build_info " in out and
+          '\nvhost_balloon_target_bytes{vm="vm1"} 4294967296\n' in out,
+          "CLI: show metrics prometheus (Tab-completed) prints the text as it is")
     check(re.search(r"^lcore +devices +passes +busy passes +busy pct +idle pct$", out, re.M)
           is not None, "CLI: show lcores table")
     check(re.search(r"^lcore +mode +idle us +max sleep ms +sleeping +poll ms +sleep ms +cpu pct$",
@@ -522,7 +480,7 @@ def cli(daemon):
           "CLI: Tab completes command words and VM names")
     check("bye:" in out and not any(f.endswith(".sock") for f in os.listdir(tmp)),
           "CLI: quit removed the sockets")
-    if failures:
+    if failures():
         print(out[-4000:])
 
     with open(cmds, "w") as f:
@@ -571,7 +529,7 @@ def cli(daemon):
     out = p.stdout.decode(errors="replace")
     check(p.returncode == 1 and "control socket" in out and open(keep).read() == "keep me",
           "--control on a regular file: exit 1, file untouched")
-    if failures == 0:
+    if failures() == 0:
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -185,7 +185,28 @@ test_options(void)
 		p.poll.max_sleep_ms == 1);
 	GOOD("--poll-mode", "adaptive");
 	CHECK(p.poll.mode == VHB_POLL_ADAPTIVE);
+	/* Metrics over HTTP: off by default; a bare port listens on 127.0.0.1 only. */
+	CHECK(p.metrics_host[0] == '\0' && p.metrics_port == 0);
+	GOOD("--metrics-listen", "9187");
+	CHECK(strcmp(p.metrics_host, "127.0.0.1") == 0 && p.metrics_port == 9187);
+	GOOD("--metrics-listen=:1");
+	CHECK(strcmp(p.metrics_host, "127.0.0.1") == 0 && p.metrics_port == 1);
+	GOOD("--metrics-listen", "0.0.0.0:65535");
+	CHECK(strcmp(p.metrics_host, "0.0.0.0") == 0 && p.metrics_port == 65535);
+	GOOD("--metrics-listen", "[::1]:9100");
+	CHECK(strcmp(p.metrics_host, "::1") == 0 && p.metrics_port == 9100);
+	GOOD("--metrics-listen", "localhost:80");
+	CHECK(strcmp(p.metrics_host, "localhost") == 0 && p.metrics_port == 80);
+	GOOD("--metrics-listen", "9187", "--metrics-listen", "off");
+	CHECK(p.metrics_host[0] == '\0');
 
+	BAD("--metrics-listen: 'x' is not an address to listen on", "--metrics-listen", "x");
+	BAD("--metrics-listen: '0' is not an address", "--metrics-listen", "0");
+	BAD("--metrics-listen: '65536' is not an address", "--metrics-listen", "65536");
+	BAD("--metrics-listen: 'host:' is not an address", "--metrics-listen", "host:");
+	BAD("--metrics-listen: '::1:80' is not an address", "--metrics-listen", "::1:80");
+	BAD("--metrics-listen: '[::1]9100' is not an address", "--metrics-listen", "[::1]9100");
+	BAD("--metrics-listen: '[]:80' is not an address", "--metrics-listen", "[]:80");
 	BAD("unknown option '--bogus'", "--bogus");
 	BAD("unknown option '-x'", "-x");
 	BAD("'--socket' needs a value", "--socket");
@@ -286,6 +307,7 @@ test_config(void)
 		"poll-mode = interrupt\n"
 		"poll-idle-us = 250\n"
 		"poll-max-sleep-ms = 20\n"
+		"metrics-listen = 127.0.0.2:9999\n"
 		"\n"
 		"[vm web1]\n"
 		"socket = web1.sock\n"
@@ -302,6 +324,7 @@ test_config(void)
 	CHECK(p.npoll_lcores == 1 && p.poll_lcores[0] == 1);
 	/* --poll-mode overrides the file's poll-mode; the other two keys come from the file. */
 	CHECK(p.poll.mode == VHB_POLL_BUSY && p.poll.idle_us == 250 && p.poll.max_sleep_ms == 20);
+	CHECK(strcmp(p.metrics_host, "127.0.0.2") == 0 && p.metrics_port == 9999);
 	CHECK(p.nvms == 3);
 	CHECK(strcmp(p.vms[0].name, "web1") == 0 && strcmp(p.vms[0].path, "web1.sock") == 0 &&
 		p.vms[0].lcore == 1 && p.vms[0].stats_interval == 2);
@@ -341,6 +364,8 @@ test_config(void)
 		"%s:2: [daemon] poll-mode given twice");
 	bad_config(__LINE__, "[daemon]\npoll-modes = poll\n",
 		"%s:2: [daemon] poll-modes: unknown key 'poll-modes'");
+	bad_config(__LINE__, "[daemon]\nmetrics-listen = everywhere\n",
+		"%s:2: [daemon] metrics-listen: 'everywhere' is not an address to listen on");
 	bad_config(__LINE__, "[daemon]\ncontrol =\n", "%s:2: empty value for 'control'");
 	bad_config(__LINE__, "[daemon]\nstats-interval = 1\nstats-interval = 2\n",
 		"%s:2: [daemon] stats-interval given twice");
