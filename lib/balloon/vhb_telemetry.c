@@ -202,6 +202,9 @@ tel_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(ld, "wakeups_control", st.wakeups_control);
 		rte_tel_data_add_dict_u64(ld, "wakeups_timeout", st.wakeups_timeout);
 		rte_tel_data_add_dict_u64(ld, "sleep_aborts", st.sleep_aborts);
+		rte_tel_data_add_dict_u64(ld, "auto_gap_ns", st.auto_gap_ns);
+		rte_tel_data_add_dict_u64(ld, "auto_sleep_cost_ns", st.auto_sleep_cost_ns);
+		rte_tel_data_add_dict_u64(ld, "auto_spin_ns", st.auto_spin_ns);
 		if (vhb_lcore_get_poll_params(i, &pp) != 0)
 			vhb_poll_params_default(&pp);
 		rte_tel_data_add_dict_u64(ld, "idle_us", pp.idle_us);

@@ -127,16 +127,22 @@ struct vhb_lcore_stats {
 	uint64_t wakeups_control;	/**< woken by the control side (device, quiesce, target) */
 	uint64_t wakeups_timeout;	/**< woken by the timeout (stats timer, max sleep) */
 	uint64_t sleep_aborts;		/**< re-check after enabling kicks found work: no sleep */
+	/* Appended: what the auto mode observed (docs/device.md#polling-modes). */
+	uint64_t auto_gap_ns;		/**< expected idle gap between requests */
+	uint64_t auto_sleep_cost_ns;	/**< the loop's CPU cost of one sleep and wake-up */
+	uint64_t auto_spin_ns;		/**< how long it polls after work before sleeping */
 };
 
 /** How a poll lcore waits for work. */
 enum vhb_poll_mode {
-	VHB_POLL_ADAPTIVE = 0,	/**< poll; sleep on kicks after idle_us without work (default) */
+	VHB_POLL_ADAPTIVE = 0,	/**< poll; sleep on kicks after idle_us without work */
 	VHB_POLL_BUSY,		/**< always poll ("poll"): lowest latency, one busy CPU */
 	VHB_POLL_INTERRUPT,	/**< never busy-poll: sleep whenever a pass found no work */
+	VHB_POLL_AUTO,		/**< poll through gaps shorter than a sleep costs, else sleep
+				 *   (default; at most idle_us of polling) */
 };
 
-/** Default idle period before an adaptive lcore sleeps. */
+/** Default idle period before an adaptive lcore sleeps (the most an auto lcore polls). */
 #define VHB_POLL_IDLE_US_DEFAULT	1000
 /** Default longest sleep when no timer is due. */
 #define VHB_POLL_MAX_SLEEP_MS_DEFAULT	1000
@@ -144,9 +150,18 @@ enum vhb_poll_mode {
 /** Polling mode of a poll lcore. */
 struct vhb_poll_params {
 	enum vhb_poll_mode mode;
-	uint32_t idle_us;	/**< adaptive: sleep after this long without work (0: at once) */
+	uint32_t idle_us;	/**< adaptive: sleep after this long without work (0: at once);
+				 *   auto: the longest it polls between requests */
 	uint32_t max_sleep_ms;	/**< longest sleep when no stats timer is due (>= 1) */
 };
+
+/**
+ * Log levels for a backend serving many VMs: rte_vhost logs every vhost-user message it
+ * reads at INFO (lib.vhost.config), which costs more CPU than the message itself (a
+ * balloon step is two of them). This lowers it to NOTICE. Call before rte_eal_init(),
+ * so that --log-level still decides: lib.vhost.config:info brings the lines back.
+ */
+void vhb_log_defaults(void);
 
 /**
  * Set up the library for these poll lcores (must be EAL worker lcores). Call once
@@ -188,7 +203,7 @@ int vhb_device_get_guest_stats(const struct vhb_device *dev, struct vhb_guest_st
 /** Stats of poll lcore i (0 <= i < count given to vhb_init()); -ENOENT past the end. */
 int vhb_lcore_get_stats(unsigned int i, struct vhb_lcore_stats *st);
 
-/** Fill p with the defaults: adaptive, VHB_POLL_IDLE_US_DEFAULT, VHB_POLL_MAX_SLEEP_MS_DEFAULT. */
+/** Fill p with the defaults: auto, VHB_POLL_IDLE_US_DEFAULT, VHB_POLL_MAX_SLEEP_MS_DEFAULT. */
 void vhb_poll_params_default(struct vhb_poll_params *p);
 
 /**
@@ -201,7 +216,7 @@ int vhb_set_poll_params(const struct vhb_poll_params *p);
 int vhb_lcore_set_poll_params(unsigned int i, const struct vhb_poll_params *p);
 int vhb_lcore_get_poll_params(unsigned int i, struct vhb_poll_params *p);
 
-/** "adaptive", "poll", "interrupt"; and back (0 or -EINVAL). */
+/** "adaptive", "poll", "interrupt", "auto"; and back (0 or -EINVAL). */
 const char *vhb_poll_mode_name(enum vhb_poll_mode mode);
 int vhb_poll_mode_parse(const char *name, enum vhb_poll_mode *mode);
 

@@ -444,7 +444,7 @@ main(int argc, char **argv)
 	int rc = 1;
 
 	if (argc < 3 || vhb_poll_mode_parse(argv[2], &g_mode) != 0) {
-		fprintf(stderr, "usage: %s race|timers|control poll|adaptive|interrupt "
+		fprintf(stderr, "usage: %s race|timers|control poll|adaptive|interrupt|auto "
 			"[memfd|hugetlbfs]\n", argv[0]);
 		return 1;
 	}
