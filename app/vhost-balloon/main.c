@@ -264,6 +264,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	vhb_log_defaults();	/* before EAL: its --log-level overrides */
 	ret = rte_eal_init(app_argv != NULL ? argc - app_argc : argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "vhost-balloon: EAL initialisation failed: %s\n",

@@ -546,7 +546,7 @@ static void
 lcores(struct mbuf *b)
 {
 	static const enum vhb_poll_mode modes[] = {
-		VHB_POLL_ADAPTIVE, VHB_POLL_BUSY, VHB_POLL_INTERRUPT,
+		VHB_POLL_AUTO, VHB_POLL_ADAPTIVE, VHB_POLL_BUSY, VHB_POLL_INTERRUPT,
 	};
 	static const char *const reasons[] = { "kick", "control", "timeout" };
 	struct vhb_lcore_stats one, *st;
@@ -570,7 +570,7 @@ lcores(struct mbuf *b)
 	}
 	n = i;
 	family(b, "lcore_mode", M_STATESET, NULL,
-	       "Polling mode in force: adaptive, poll or interrupt");
+	       "Polling mode in force: auto, adaptive, poll or interrupt");
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < sizeof(modes) / sizeof(modes[0]); j++) {
 			sample(b, "lcore_mode", "");

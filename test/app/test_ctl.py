@@ -87,7 +87,8 @@ def client_basics(env, c):
     check(rc == 0 and "show metrics [FORMAT]" in out and "set target NAME SIZE" in out,
           "ctl help: table of commands")
     rc, out, _ = ctl(env, "show", "lcores")
-    check(rc == 0 and re.search(r"^lcore +devices +passes .* mode .* sleep aborts$", out, re.M)
+    check(rc == 0 and re.search(r"^lcore +devices +passes .* mode .* sleep aborts .* auto spin us$",
+                                out, re.M)
           is not None, "ctl show lcores: one table")
     rc, out, _ = ctl(env, "set", "target", "vm1", "8M")
     check(rc == 0 and "target: 8.00 MiB" in out, "ctl set target without --wait")
@@ -257,8 +258,10 @@ def metrics_with_guest(env, c):
           sample(fams, "vhost_balloon_guest_stats_age_seconds", {"vm": "vm2"}) is None,
           "guest stats age for vm1 only (vm2 sent none)")
     check(sample(fams, "vhost_balloon_lcore_mode",
-                 {"lcore": "1", "vhost_balloon_lcore_mode": "adaptive"}) == 1,
-          "lcore 1 mode stateset: adaptive")
+                 {"lcore": "1", "vhost_balloon_lcore_mode": "auto"}) == 1 and
+          sample(fams, "vhost_balloon_lcore_mode",
+                 {"lcore": "1", "vhost_balloon_lcore_mode": "adaptive"}) == 0,
+          "lcore 1 mode stateset: auto (the default)")
     cpu = sample(fams, "vhost_balloon_lcore_cpu_ratio", {"lcore": "1"})
     check(cpu is not None and 0 <= cpu <= 1, "lcore 1 cpu ratio in [0, 1] (%s)" % cpu)
     check(sample(fams, "vhost_balloon_devices", {"state": "running"}) == 1 and
