@@ -99,9 +99,15 @@ scenario_inflate(const char *backing)
 	{
 		struct vms_counters vc;
 
-		/* We poll: the driver is told not to kick; it is told of every ack. */
+		/*
+		 * Every request was either seen by polling (the driver was told not to
+		 * kick) or kicked awake a sleeping lcore (the auto mode sleeps through a
+		 * paced guest's gaps); the driver is told of every ack.
+		 */
 		vms_vm_counters(vm, &vc);
-		CHECK(vc.kicks_suppressed > 0, "VRING_USED_F_NO_NOTIFY seen by the driver");
+		CHECK(vc.kicks_suppressed + vc.kicks >= vc.inflate_reqs, "requests %" PRIu64
+		      ": %" PRIu64 " kicks, %" PRIu64 " suppressed", vc.inflate_reqs, vc.kicks,
+		      vc.kicks_suppressed);
 		CHECK(c.guest_notifications >= c.inflate_requests, "notifications %" PRIu64,
 		      c.guest_notifications);
 		CHECK(vc.interrupts > 0, "driver interrupted");
