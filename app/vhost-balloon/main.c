@@ -73,6 +73,11 @@ vhbd_daemon_add_vm(struct vhbd_daemon *d, const struct vhbd_vm *vm, char *err, s
 	dp.socket_mode = p->socket_mode;
 	dp.lcore_id = vm->lcore;
 	dev = vhb_device_create(&dp);
+	if (dev == NULL && rte_errno == ENOSPC) {
+		snprintf(err, len, "VM %s: this process serves %u VMs already, the most it can (%s)",
+			vm->name, VHB_MAX_DEVICES, VHBD_MORE_VMS);
+		return -ENOSPC;
+	}
 	if (dev == NULL) {
 		snprintf(err, len, "VM %s: cannot create %s: %s", vm->name, path,
 			strerror(rte_errno));

@@ -90,7 +90,8 @@ vhbd_add_vm(struct vhbd_params *p, const struct vhbd_vm *vm, char *err, size_t e
 		return fail(err, errlen, "VM name '%s': use letters, digits, '-', '_' or '.'",
 			vm->name);
 	if (p->nvms == VHBD_MAX_VMS)
-		return fail(err, errlen, "too many sockets (at most %u)", VHBD_MAX_VMS);
+		return fail(err, errlen, "too many sockets (at most %u, what one process serves: "
+			    "%s)", VHBD_MAX_VMS, VHBD_MORE_VMS);
 	for (i = 0; i < p->nvms; i++) {
 		if (strcmp(p->vms[i].name, vm->name) == 0)
 			return fail(err, errlen, "VM name '%s' used twice", vm->name);

@@ -34,6 +34,7 @@
 
 static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static TAILQ_HEAD(, vhb_device) g_devices = TAILQ_HEAD_INITIALIZER(g_devices);
+static unsigned int g_ndevices;	/* at most VHB_MAX_DEVICES */
 /*
  * vid -> the device whose socket the connection came in on, for every open connection,
  * its frontend or not: set on new_connection, cleared on destroy_connection.
@@ -272,6 +273,13 @@ vhb_device_create(const struct vhb_device_params *params)
 
 	/* In the registry before the socket exists: new_connection looks devices up. */
 	pthread_mutex_lock(&g_reg_lock);
+	if (g_ndevices == VHB_MAX_DEVICES) {
+		pthread_mutex_unlock(&g_reg_lock);
+		pthread_mutex_destroy(&dev->lock);
+		rte_free(dev);
+		rte_errno = ENOSPC;
+		return NULL;
+	}
 	TAILQ_FOREACH(other, &g_devices, next) {
 		if (strcmp(other->path, dev->path) == 0 || strcmp(other->name, dev->name) == 0) {
 			pthread_mutex_unlock(&g_reg_lock);
@@ -282,6 +290,7 @@ vhb_device_create(const struct vhb_device_params *params)
 		}
 	}
 	TAILQ_INSERT_TAIL(&g_devices, dev, next);
+	g_ndevices++;
 	pthread_mutex_unlock(&g_reg_lock);
 
 	rc = register_socket(dev);
@@ -333,6 +342,7 @@ vhb_device_destroy(struct vhb_device *dev)
 
 	pthread_mutex_lock(&g_reg_lock);
 	TAILQ_REMOVE(&g_devices, dev, next);
+	g_ndevices--;
 	pthread_mutex_unlock(&g_reg_lock);
 	pthread_mutex_destroy(&dev->lock);
 	rte_free(dev);

@@ -155,6 +155,12 @@ struct vhb_poll_params {
 	uint32_t max_sleep_ms;	/**< longest sleep when no stats timer is due (>= 1) */
 };
 
+/*
+ * Most devices one process serves (VHB_MAX_DEVICES, config/vhb_limits.h): rte_vhost
+ * 22.11's one event thread watches 1024 fds, two per device. vhb_device_create() past
+ * it fails with rte_errno ENOSPC; more VMs need a second process.
+ */
+
 /**
  * Log levels for a backend serving many VMs: rte_vhost logs every vhost-user message it
  * reads at INFO (lib.vhost.config), which costs more CPU than the message itself (a
