@@ -62,7 +62,9 @@ device_fields(const struct vhb_device_info *in, struct vhbd_reply *r)
 	vhbd_reply_bytes(r, "target", (uint64_t)in->num_pages * VHB_PFN_SIZE);
 	vhbd_reply_bytes(r, "actual", (uint64_t)in->actual * VHB_PFN_SIZE);
 	vhbd_reply_bytes(r, "in_balloon", in->pages_in_balloon * VHB_PFN_SIZE);
-	vhbd_reply_bytes(r, "released", in->bytes_released);
+	vhbd_reply_bytes(r, "release_asked", in->bytes_release_asked);
+	vhbd_reply_bytes(r, "regained", in->bytes_regained);
+	vhbd_reply_bytes(r, "host_resident", in->host_resident_bytes);
 	vhbd_format_features(in->features_negotiated, feat, sizeof(feat));
 	vhbd_reply_str(r, "features", feat);
 	vhbd_reply_str(r, "socket", in->socket_path);

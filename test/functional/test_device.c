@@ -88,12 +88,12 @@ scenario_inflate(const char *backing)
 	printf("  inflated %u pages: file allocation %" PRId64 " -> %" PRId64 " MiB, expected "
 	       "release %" PRIu64 " MiB, backend released %" PRIu64 " MiB in %" PRIu64 " calls\n",
 	       pages, before / (int64_t)MiB, after / (int64_t)MiB, expect / MiB,
-	       c.bytes_released / MiB, c.release_calls);
+	       c.bytes_release_asked / MiB, c.release_calls);
 	CHECK(info.pages_in_balloon == pages, "in balloon %" PRIu64, info.pages_in_balloon);
 	CHECK(expect >= p.mem_bytes / 2 - 2 * vms_vm_backing_page_size(vm), "balloon layout");
 	CHECK((uint64_t)(before - after) == expect, "host got %" PRId64 " bytes back, want %"
 	      PRIu64, before - after, expect);
-	CHECK(c.bytes_released == expect, "released counter %" PRIu64, c.bytes_released);
+	CHECK(c.bytes_release_asked == expect, "released counter %" PRIu64, c.bytes_release_asked);
 	CHECK(c.inflate_requests >= pages / VMS_PFNS_PER_REQ, "requests %" PRIu64,
 	      c.inflate_requests);
 	{
@@ -459,12 +459,12 @@ report_case(bool poison, bool hugetlbfs)
 	       c.report_skipped_poison, func_backing_name(vm));
 	if (poison) {
 		CHECK(after == before, "nothing discarded while poison_val != 0");
-		CHECK(c.report_skipped_poison == 1 && c.report_bytes_released == 0, "counted");
+		CHECK(c.report_skipped_poison == 1 && c.report_bytes_release_asked == 0, "counted");
 	} else {
 		CHECK((uint64_t)(before - after) == sum, "host got the reported %" PRIu64 " bytes",
 		      sum);
-		CHECK(c.report_bytes_released == sum, "report bytes %" PRIu64,
-		      c.report_bytes_released);
+		CHECK(c.report_bytes_release_asked == sum, "report bytes %" PRIu64,
+		      c.report_bytes_release_asked);
 	}
 	func_verify(vm, poison ? "after report (poison)" : "after report");
 	vms_vm_destroy(vm);
