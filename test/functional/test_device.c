@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,6 +485,34 @@ scenario_reporting(const char *backing)
 	return report_case(true, false);
 }
 
+struct counter_wait {
+	struct vhb_device *dev;
+	size_t off;		/* of a field of struct vhb_device_counters */
+	uint64_t want;
+};
+
+static bool
+counter_reached(void *arg)
+{
+	struct counter_wait *w = arg;
+	struct vhb_device_counters c = counters(w->dev);
+	uint64_t v;
+
+	memcpy(&v, (const char *)&c + w->off, sizeof(v));
+	return v >= w->want;
+}
+
+/*
+ * The poll lcore publishes counters at the end of its pass, just after the guest
+ * may have seen the ack: wait until the asked bytes are in (a generous bound), then
+ * look at the rest, which that same publication carries.
+ */
+#define WAIT_COUNTER(dev, vm, field, value) do { \
+	struct counter_wait cw_ = { (dev), offsetof(struct vhb_device_counters, field), (value) }; \
+	CHECK(func_poll_until((vm), counter_reached, &cw_, 5000), #field " reaches %" PRIu64, \
+	      cw_.want); \
+} while (0)
+
 struct resident_wait {
 	struct vhb_device *dev;
 	struct vms_vm *vm;
@@ -556,6 +585,7 @@ scenario_regained(const char *backing)
 	c0 = counters(dev);
 	func_balloon_to(dev, vm, (uint32_t)(mem / 4 / VMS_PAGE_SIZE));
 	expect = func_expected_release(vm);
+	WAIT_COUNTER(dev, vm, bytes_release_asked, c0.bytes_release_asked + expect);
 	c = counters(dev);
 	printf("  populated guest ballooned: asked %" PRIu64 " MiB, regained %" PRIu64 " MiB,"
 	       " expected %" PRIu64 " MiB\n", (c.bytes_release_asked - c0.bytes_release_asked) /
@@ -599,6 +629,7 @@ scenario_regained(const char *backing)
 	nb = vms_vm_last_report(vm, blk, VMS_REPORT_CAPACITY);
 	for (i = 0; i < nb; i++)
 		sum += blk[i].len;
+	WAIT_COUNTER(dev, vm, report_bytes_release_asked, c0.report_bytes_release_asked + sum);
 	c = counters(dev);
 	CHECK(sum >= mem / 4 && c.report_bytes_release_asked - c0.report_bytes_release_asked == sum &&
 	      c.report_bytes_regained - c0.report_bytes_regained == sum,
@@ -607,6 +638,7 @@ scenario_regained(const char *backing)
 	/* The same free blocks reported again: asked again, nothing to regain. */
 	c0 = c;
 	CHECK(vms_vm_report(vm, VMS_REPORT_CAPACITY) == n, "report again");
+	WAIT_COUNTER(dev, vm, report_bytes_release_asked, c0.report_bytes_release_asked + sum);
 	c = counters(dev);
 	CHECK(c.report_bytes_release_asked - c0.report_bytes_release_asked == sum &&
 	      c.report_bytes_regained == c0.report_bytes_regained,
@@ -616,6 +648,7 @@ scenario_regained(const char *backing)
 	c0 = c;
 	func_balloon_to(dev, vm, (uint32_t)(sum / 2 / VMS_PAGE_SIZE));
 	expect = func_expected_release(vm);
+	WAIT_COUNTER(dev, vm, bytes_release_asked, c0.bytes_release_asked + expect);
 	c = counters(dev);
 	printf("  reported guest ballooned: asked %" PRIu64 " MiB, regained %" PRIu64 " bytes\n",
 	       (c.bytes_release_asked - c0.bytes_release_asked) / MiB,
