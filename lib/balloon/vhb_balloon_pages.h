@@ -11,8 +11,8 @@
  *
  * What the host really got back is measured per call: the allocated blocks
  * (st_blocks) of each backing file touched are read just before the call's first
- * release on that file and again after its last one (docs/device.md, "What the
- * memory figures mean").
+ * release on that file and again after its last one
+ * (device.md#what-the-memory-figures-mean).
  *
  * Not thread-safe: one owner (the device's poll lcore) calls everything, except
  * the host_resident functions at the end, which a control thread may call.
