@@ -487,6 +487,9 @@ vhb_device_get_counters(const struct vhb_device *dev, struct vhb_device_counters
 	c->config_changes_sent = __atomic_load_n(&dev->ctl_cnt.config_changes_sent,
 						 __ATOMIC_RELAXED);
 	c->guest_errors += __atomic_load_n(&dev->ctl_cnt.guest_errors, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&((struct vhb_device *)(uintptr_t)dev)->lock);
+	c->host_resident_bytes = vhb_device_host_resident(dev);
+	pthread_mutex_unlock(&((struct vhb_device *)(uintptr_t)dev)->lock);
 	return 0;
 }
 
@@ -501,7 +504,7 @@ static const struct vhb_counter_name counter_names[] = {
 	COUNTER(report_bytes_regained), COUNTER(report_bytes_skipped),
 	COUNTER(report_skipped_poison), COUNTER(guest_errors), COUNTER(config_changes_sent),
 	COUNTER(get_config), COUNTER(set_config), COUNTER(guest_notifications),
-	COUNTER(stats_bad_length),
+	COUNTER(stats_bad_length), COUNTER(host_resident_bytes),
 };
 #undef COUNTER
 

@@ -100,6 +100,8 @@ struct vhb_device_counters {
 	uint64_t get_config, set_config;
 	uint64_t guest_notifications;
 	uint64_t stats_bad_length;	/**< stats buffers not whole 10-byte entries (tail ignored) */
+	uint64_t host_resident_bytes;	/**< not a counter: the gauge of vhb_device_info, here
+					 *   too so that counter-only metrics see what a VM costs */
 };
 
 /** Name and offset of one field of struct vhb_device_counters. */
