@@ -48,6 +48,47 @@ info_of(struct vhb_device *dev)
 	return i;
 }
 
+struct counter_wait {
+	struct vhb_device *dev;
+	size_t off;		/* of a field of struct vhb_device_counters */
+	uint64_t want;
+};
+
+static bool
+counter_reached(void *arg)
+{
+	struct counter_wait *w = arg;
+	struct vhb_device_counters c = counters(w->dev);
+	uint64_t v;
+
+	memcpy(&v, (const char *)&c + w->off, sizeof(v));
+	return v >= w->want;
+}
+
+/*
+ * The poll lcore publishes counters (and pages_in_balloon) at the end of its pass,
+ * just after the guest may have seen the ack: wait until the counter is in (a
+ * generous bound), then look at the rest, which that same publication carries.
+ */
+#define WAIT_COUNTER(dev, vm, field, value) do { \
+	struct counter_wait cw_ = { (dev), offsetof(struct vhb_device_counters, field), (value) }; \
+	CHECK(func_poll_until((vm), counter_reached, &cw_, 5000), #field " reaches %" PRIu64, \
+	      cw_.want); \
+} while (0)
+
+struct balloon_wait {
+	struct vhb_device *dev;
+	uint64_t pages;
+};
+
+static bool
+balloon_reached(void *arg)
+{
+	struct balloon_wait *w = arg;
+
+	return info_of(w->dev).pages_in_balloon == w->pages;
+}
+
 /* Inflate to half the guest and back; the host gets the memory back; nothing corrupted. */
 static int
 scenario_inflate(const char *backing)
@@ -194,6 +235,7 @@ feature_case(const char *name, uint64_t offered, uint64_t driver_mask)
 		int n = vms_vm_report(vm, 4);
 
 		CHECK(n > 0, "%s: report on queue %d: %d", name, rep_q, n);
+		WAIT_COUNTER(dev, vm, report_requests, before + 1);
 		CHECK(counters(dev).report_requests == before + 1, "report seen");
 	}
 	CHECK(counters(dev).guest_errors == 0, "no guest errors");
@@ -484,34 +526,6 @@ scenario_reporting(const char *backing)
 	report_case(false, false);
 	return report_case(true, false);
 }
-
-struct counter_wait {
-	struct vhb_device *dev;
-	size_t off;		/* of a field of struct vhb_device_counters */
-	uint64_t want;
-};
-
-static bool
-counter_reached(void *arg)
-{
-	struct counter_wait *w = arg;
-	struct vhb_device_counters c = counters(w->dev);
-	uint64_t v;
-
-	memcpy(&v, (const char *)&c + w->off, sizeof(v));
-	return v >= w->want;
-}
-
-/*
- * The poll lcore publishes counters at the end of its pass, just after the guest
- * may have seen the ack: wait until the asked bytes are in (a generous bound), then
- * look at the rest, which that same publication carries.
- */
-#define WAIT_COUNTER(dev, vm, field, value) do { \
-	struct counter_wait cw_ = { (dev), offsetof(struct vhb_device_counters, field), (value) }; \
-	CHECK(func_poll_until((vm), counter_reached, &cw_, 5000), #field " reaches %" PRIu64, \
-	      cw_.want); \
-} while (0)
 
 struct resident_wait {
 	struct vhb_device *dev;
@@ -846,7 +860,10 @@ scenario_many(void)
 			break;
 	}
 	for (i = 0; i < NDEV; i++) {
+		struct balloon_wait bw = { dev[i], 1024u + 256u * (i % 4) };
+
 		CHECK(vms_vm_settle(vm[i], 10000) == 0, "settle %d", i);
+		func_poll_until(vm[i], balloon_reached, &bw, 5000);
 		CHECK(info_of(dev[i]).pages_in_balloon == 1024u + 256u * (i % 4), "balloon %d", i);
 	}
 
@@ -867,7 +884,10 @@ scenario_many(void)
 	for (i = 1; i < NDEV; i++)
 		CHECK(vhb_device_set_target_pages(dev[i], 512) == 0, "target");
 	for (i = 1; i < NDEV; i++) {
+		struct balloon_wait bw = { dev[i], 512 };
+
 		CHECK(vms_vm_settle(vm[i], 10000) == 0, "settle %d", i);
+		func_poll_until(vm[i], balloon_reached, &bw, 5000);
 		CHECK(info_of(dev[i]).pages_in_balloon == 512, "balloon %d", i);
 		snprintf(name, sizeof(name), "m%02d", i);
 		func_verify(vm[i], name);
