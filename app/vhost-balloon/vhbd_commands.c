@@ -577,7 +577,7 @@ cmd_quit(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_rep
 
 const struct vhbd_cmd vhbd_cmds[] = {
 	{ { "show", "devices" }, { 0 }, 0, "show devices",
-	  "every device: state, guest memory, balloon target/actual, released memory",
+	  "every device: state, guest memory, balloon target/actual, memory asked, regained and resident",
 	  cmd_show_devices },
 	{ { "show", "device" }, { VHBD_ARG_DEVICE }, 0, "show device NAME",
 	  "one device in detail", cmd_show_device },
