@@ -21,7 +21,8 @@ static const char *const pattern_names[PERF_PATTERN_MAX] = {
 static const char *const workload_names[PERF_WL_MAX] = {
 	"inflate", "deflate", "report", "churn", "idle",
 };
-static const char *const release_names[PERF_REL_MAX] = { "bulk", "per-page", "none" };
+static const char *const release_names[PERF_REL_MAX] = { "bulk", "per-page", "none",
+								   "unmeasured" };
 static const char *const poll_mode_names[PERF_PM_MAX] = {
 	"poll", "adaptive", "interrupt", "auto",
 };
@@ -71,7 +72,8 @@ perf_options_default(struct perf_options *o)
 	o->vm_counts[0] = 1;
 	o->nvm_counts = 1;
 	o->workloads = 1U << PERF_WL_INFLATE;
-	o->releases = (1U << PERF_REL_BULK) | (1U << PERF_REL_PER_PAGE);
+	o->releases = (1U << PERF_REL_BULK) | (1U << PERF_REL_PER_PAGE) |
+		      (1U << PERF_REL_UNMEASURED);
 	o->guest_threads = 8;
 	o->idle_ms = 300;
 	o->poll_modes = (1U << PERF_PM_MAX) - 1;
@@ -109,7 +111,8 @@ usage(const char *prog)
 	       "test ring only (EAL arguments first, then --):\n"
 	       "  --vms LIST            VM counts, one run each (default 1), e.g. 1,64,256,512\n"
 	       "  --workload LIST       inflate,deflate,report,churn,idle or all (default inflate)\n"
-	       "  --release LIST        bulk,per-page,none or all (default bulk,per-page)\n"
+	       "  --release LIST        bulk,per-page,none,unmeasured or all\n"
+	       "                        (default bulk,per-page,unmeasured)\n"
 	       "  --volume MIB          balloon per VM (default half of --mem)\n"
 	       "  --guest-threads N     threads driving the guests (default 8)\n"
 	       "  --idle-ms N           idle measurement period (default 300)\n"

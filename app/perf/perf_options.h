@@ -32,6 +32,7 @@ enum perf_release {
 	PERF_REL_BULK = 0,		/* VHB_DEVICE_RELEASE_* in this order */
 	PERF_REL_PER_PAGE,
 	PERF_REL_NONE,
+	PERF_REL_UNMEASURED,		/* bulk without measuring what was regained */
 	PERF_REL_MAX,
 };
 

@@ -62,7 +62,9 @@ device_fields(const struct vhb_device_info *in, struct vhbd_reply *r)
 	vhbd_reply_bytes(r, "target", (uint64_t)in->num_pages * VHB_PFN_SIZE);
 	vhbd_reply_bytes(r, "actual", (uint64_t)in->actual * VHB_PFN_SIZE);
 	vhbd_reply_bytes(r, "in_balloon", in->pages_in_balloon * VHB_PFN_SIZE);
-	vhbd_reply_bytes(r, "released", in->bytes_released);
+	vhbd_reply_bytes(r, "release_asked", in->bytes_release_asked);
+	vhbd_reply_bytes(r, "regained", in->bytes_regained);
+	vhbd_reply_bytes(r, "host_resident", in->host_resident_bytes);
 	vhbd_format_features(in->features_negotiated, feat, sizeof(feat));
 	vhbd_reply_str(r, "features", feat);
 	vhbd_reply_str(r, "socket", in->socket_path);
@@ -579,7 +581,7 @@ cmd_quit(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_rep
 
 const struct vhbd_cmd vhbd_cmds[] = {
 	{ { "show", "devices" }, { 0 }, 0, "show devices",
-	  "every device: state, guest memory, balloon target/actual, released memory",
+	  "every device: state, guest memory, balloon target/actual, memory asked, regained and resident",
 	  cmd_show_devices },
 	{ { "show", "device" }, { VHBD_ARG_DEVICE }, 0, "show device NAME",
 	  "one device in detail", cmd_show_device },

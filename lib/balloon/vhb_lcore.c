@@ -472,6 +472,7 @@ vhb_init(const unsigned int *lcores, unsigned int nlcores)
 		}
 	}
 	g_nlcores = nlcores;
+	vhb_resident_timer_start();
 	return 0;
 fail_one:
 	while (i-- > 0) {
@@ -726,6 +727,7 @@ vhb_stop(void)
 {
 	unsigned int i;
 
+	vhb_resident_timer_stop();
 	for (i = 0; i < g_nlcores; i++) {
 		__atomic_store_n(&g_lcores[i].stop, 1, __ATOMIC_RELAXED);
 		lcore_wake(&g_lcores[i]);

@@ -106,7 +106,9 @@ fill_device(struct vhb_device *dev, const struct vhb_device_info *in, struct rte
 	rte_tel_data_add_dict_u64(d, "actual_pages", in->actual);
 	rte_tel_data_add_dict_u64(d, "poison_val", in->poison_val);
 	rte_tel_data_add_dict_u64(d, "pages_in_balloon", in->pages_in_balloon);
-	rte_tel_data_add_dict_u64(d, "bytes_released", in->bytes_released);
+	rte_tel_data_add_dict_u64(d, "bytes_release_asked", in->bytes_release_asked);
+	rte_tel_data_add_dict_u64(d, "bytes_regained", in->bytes_regained);
+	rte_tel_data_add_dict_u64(d, "host_resident_bytes", in->host_resident_bytes);
 
 	rte_tel_data_start_dict(cd);
 	names = vhb_device_counter_names(&n);

@@ -74,20 +74,34 @@ struct vhb_device_info {
 	uint32_t actual;		/**< balloon size the guest last wrote, 4 KiB pages */
 	uint32_t poison_val;		/**< 0 unless PAGE_POISON and the guest poisons pages */
 	uint64_t pages_in_balloon;	/**< 4 KiB pages the backend counts in the balloon */
-	uint64_t bytes_released;	/**< host memory released (inflate + reporting) */
+	uint64_t bytes_release_asked;	/**< bytes the backend asked the kernel to release
+					 *   (inflate + reporting, cumulative); includes ranges
+					 *   that were already holes */
+	uint64_t bytes_regained;	/**< of those, bytes the host really got back: the fall
+					 *   of the backing files' allocated blocks (cumulative) */
+	uint64_t host_resident_bytes;	/**< guest RAM allocated on the host now: allocated
+					 *   blocks of the backing files, each file once; 0 until
+					 *   the driver started. At most about 1 s old */
 };
 
 /** Counters of one device; written by its poll lcore, read relaxed. */
 struct vhb_device_counters {
 	uint64_t inflate_requests, deflate_requests, report_requests, stats_updates;
 	uint64_t pfns_inflated, pfns_deflated, pfns_duplicate, pfns_out_of_range;
-	uint64_t host_pages_released, bytes_released, release_calls, release_errors;
-	uint64_t report_bytes_released, report_bytes_skipped, report_skipped_poison;
+	uint64_t host_pages_released;	/**< host pages in successful release calls */
+	uint64_t bytes_release_asked;	/**< bytes in successful release calls (asked) */
+	uint64_t bytes_regained;	/**< of those, bytes the host really got back */
+	uint64_t release_calls, release_errors;
+	uint64_t inflate_bytes_release_asked, inflate_bytes_regained;	/**< inflate's share */
+	uint64_t report_bytes_release_asked, report_bytes_regained;	/**< reporting's share */
+	uint64_t report_bytes_skipped, report_skipped_poison;
 	uint64_t guest_errors;		/**< protocol violations (queue or device marked broken) */
 	uint64_t config_changes_sent;	/**< config-change messages to the frontend */
 	uint64_t get_config, set_config;
 	uint64_t guest_notifications;
 	uint64_t stats_bad_length;	/**< stats buffers not whole 10-byte entries (tail ignored) */
+	uint64_t host_resident_bytes;	/**< not a counter: the gauge of vhb_device_info, here
+					 *   too so that counter-only metrics see what a VM costs */
 };
 
 /** Name and offset of one field of struct vhb_device_counters. */
@@ -237,6 +251,9 @@ const char *vhb_guest_stat_name(unsigned int tag);
 #define VHB_DEVICE_RELEASE_BULK		0	/**< coalesced ranges (default) */
 #define VHB_DEVICE_RELEASE_PER_PAGE	1	/**< one syscall per host page (QEMU-like) */
 #define VHB_DEVICE_RELEASE_NONE		2	/**< track only, release nothing */
+#define VHB_DEVICE_RELEASE_UNMEASURED	3	/**< BULK without measuring what the host
+						 *   regained (*_regained stay): the baseline
+						 *   for the measurement's cost */
 
 /**
  * How the device releases memory, for benchmarks: applies to the page tracking of the
