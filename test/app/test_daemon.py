@@ -129,6 +129,8 @@ def main():
             "--", "--run-dir", tmp, "--control", "ctl.sock", "--stats-interval", "1",
             "--socket", "vm1.sock", "--socket", "vm2.sock,features=stats+deflate-on-oom",
             "--poll-mode", "adaptive", "--poll-idle-us", "500", "--poll-max-sleep-ms", "200"]
+    if Opt.unit:
+        args += ["--control-mode", "0600"]     # as the shipped config file has it
     d = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: os.path.exists(ctl_path) or d.poll() is not None, 30, "control socket")
@@ -186,7 +188,8 @@ def restricted(pid):
 
 def qemu_side(tmp, ctl_path, vmsim):
     """What QEMU needs to connect: a process of another user in the daemon's group (kvm)
-    connects and is served; the same user without that group is refused."""
+    connects and is served; the same user without that group is refused; with the group it
+    still cannot reach the control socket (--control-mode 0600)."""
     MiB = 1 << 20
     c = Ctl(ctl_path)
     qemu = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--groups=%d" % Opt.sock_gid,
@@ -215,6 +218,15 @@ def qemu_side(tmp, ctl_path, vmsim):
     check(p.returncode != 0 and "Permission denied" in out and
           device(c, "vm1")["state"] == "listening",
           "user nobody without the group is refused (%d: %s)" % (p.returncode, out.strip()[-200:]))
+    probe = ("import socket; s = socket.socket(socket.AF_UNIX)\n"
+             "try:\n    s.connect(%r); print('connected')\n"
+             "except OSError as e:\n    print(e.strerror)\n" % ctl_path)
+    p = subprocess.run(qemu[:4] + [sys.executable, "-c", probe], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace").strip()
+    check(out == "Permission denied" and oct(os.stat(ctl_path).st_mode & 0o777) == "0o600",
+          "user nobody in group %d cannot connect to the control socket (%s)" %
+          (Opt.sock_gid, out))
     c.close()
 
 
