@@ -41,11 +41,11 @@ AmbientCapabilities=
 NoNewPrivileges=yes
 SecureBits=noroot-locked
 UMask=0077
-Environment=XDG_RUNTIME_DIR=%t
-RuntimeDirectory=vhost-balloon dpdk/vhost-balloon
+Environment=XDG_RUNTIME_DIR=%t/vhost-balloon
+RuntimeDirectory=vhost-balloon
 RuntimeDirectoryMode=0750
 ProtectSystem=strict
-ReadWritePaths=%t/vhost-balloon %t/dpdk/vhost-balloon
+ReadWritePaths=%t/vhost-balloon
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
