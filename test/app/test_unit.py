@@ -148,7 +148,13 @@ def metrics_run(exe, unit, dropin, work):
                    os.path.join(top, "daemon.log"))
         up = d.wait_ready(60)
         if name == "unit":
-            rc = d.p.wait(60) if not up else None
+            rc = None
+            if not up:
+                try:
+                    rc = d.p.wait(60)
+                except subprocess.TimeoutExpired:
+                    d.p.kill()
+                    d.p.wait()
             text = d.log_text()
             check(not up and rc == 1 and "Address family not supported" in text,
                   "unit alone: --metrics-listen refused (exit %s, EAFNOSUPPORT)" % rc)
