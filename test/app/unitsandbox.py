@@ -6,7 +6,7 @@ emptied, then the uid switch drops the rest), NoNewPrivileges=, UMask=, and as s
 filters the unit's SystemCallFilter= (its groups expanded by `systemd-analyze
 syscall-filter`), SystemCallArchitectures=native, RestrictAddressFamilies=,
 MemoryDenyWriteExecute=, RestrictNamespaces=, LockPersonality=, RestrictRealtime= and
-RestrictSUIDSGID=, built as systemd builds them. ProtectSystem=strict is emulated in a
+RestrictSUIDSGID=, modelled on the filters systemd installs. ProtectSystem=strict is emulated in a
 private mount namespace: every mount read-only except the --rw paths (the unit's
 ReadWritePaths=), with /proc mounted again as ProtectProc= and ProcSubset= mount it. Not
 emulated: PrivateTmp=, PrivateDevices=, ProtectHome=, PrivateNetwork= (they hide things;
