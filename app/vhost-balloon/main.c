@@ -325,8 +325,11 @@ main(int argc, char **argv)
 			VHBD_LOG(ERR, "control socket path too long");
 			goto out_stop;
 		}
-		ret = vhbd_control_start(&daemon_state, path, params.socket_mode,
-			params.socket_gid);
+		/* Its own mode and group: the VM sockets' group (QEMU's) need not reach it. */
+		ret = vhbd_control_start(&daemon_state, path,
+			params.control_mode != VHBD_INHERIT ? params.control_mode :
+			params.socket_mode, params.control_gid != VHBD_GID_INHERIT ?
+			params.control_gid : params.socket_gid);
 		if (ret != 0) {
 			VHBD_LOG(ERR, "control socket %s: %s", path, strerror(-ret));
 			goto out_stop;

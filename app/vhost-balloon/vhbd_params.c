@@ -32,6 +32,8 @@ vhbd_params_defaults(struct vhbd_params *p)
 	p->stats_interval = 10;
 	p->socket_mode = 0660;
 	p->socket_gid = -1;
+	p->control_mode = VHBD_INHERIT;
+	p->control_gid = VHBD_GID_INHERIT;
 	/* The library's defaults (vhb_poll_params_default() needs the library linked). */
 	p->poll.mode = VHB_POLL_AUTO;
 	p->poll.idle_us = VHB_POLL_IDLE_US_DEFAULT;
@@ -244,6 +246,12 @@ daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, s
 	} else if (strcmp(key, "socket-group") == 0) {
 		if (parse_group(val, &p->socket_gid) != 0)
 			return fail(err, errlen, "no group '%s'", val);
+	} else if (strcmp(key, "control-mode") == 0) {
+		if (vhbd_parse_mode(val, &p->control_mode) != 0)
+			return fail(err, errlen, "'%s' is not an octal mode (e.g. 0600)", val);
+	} else if (strcmp(key, "control-group") == 0) {
+		if (parse_group(val, &p->control_gid) != 0)
+			return fail(err, errlen, "no group '%s'", val);
 	} else if (strcmp(key, "control") == 0) {
 		return set_path(p->control, sizeof(p->control), val, "control socket", err, errlen);
 	} else if (strcmp(key, "run-dir") == 0) {
@@ -280,8 +288,9 @@ daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, s
 		p->poll.max_sleep_ms = v;
 	} else {
 		return fail(err, errlen, "unknown key '%s' (expected control, run-dir, "
-			"metrics-listen, stats-interval, socket-mode, socket-group, poll-lcores, "
-			"poll-mode, poll-idle-us, poll-max-sleep-ms)", key);
+			"metrics-listen, stats-interval, socket-mode, socket-group, control-mode, "
+			"control-group, poll-lcores, poll-mode, poll-idle-us, poll-max-sleep-ms)",
+			key);
 	}
 	return 0;
 }
@@ -506,6 +515,8 @@ enum {
 	OPT_POLL_IDLE_US,
 	OPT_POLL_MAX_SLEEP_MS,
 	OPT_METRICS_LISTEN,
+	OPT_CONTROL_MODE,
+	OPT_CONTROL_GROUP,
 };
 
 static const struct option long_opts[] = {
@@ -522,6 +533,8 @@ static const struct option long_opts[] = {
 	{ "poll-idle-us", required_argument, NULL, OPT_POLL_IDLE_US },
 	{ "poll-max-sleep-ms", required_argument, NULL, OPT_POLL_MAX_SLEEP_MS },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "control-mode", required_argument, NULL, OPT_CONTROL_MODE },
+	{ "control-group", required_argument, NULL, OPT_CONTROL_GROUP },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -588,6 +601,8 @@ vhbd_parse_args(int argc, char **argv, struct vhbd_params *p, char *err, size_t 
 			case OPT_POLL_IDLE_US:
 			case OPT_POLL_MAX_SLEEP_MS:
 			case OPT_METRICS_LISTEN:
+			case OPT_CONTROL_MODE:
+			case OPT_CONTROL_GROUP:
 				ret = daemon_key(p, opt_name(opt), optarg, msg, sizeof(msg));
 				if (ret != 0)
 					return fail(err, errlen, "--%s: %s", opt_name(opt), msg);
@@ -637,6 +652,8 @@ vhbd_usage(const char *prog)
 		"  --socket-mode MODE      permission bits of the sockets (default 0660)\n"
 		"  --socket-group GROUP    group owning the sockets\n"
 		"  --control PATH          control socket (one command per line, JSON replies)\n"
+		"  --control-mode MODE     its permission bits (default: --socket-mode)\n"
+		"  --control-group GROUP   its group (default: --socket-group)\n"
 		"  --metrics-listen [HOST:]PORT\n"
 		"                          serve Prometheus metrics over HTTP (GET /metrics);\n"
 		"                          HOST defaults to 127.0.0.1 (default: off)\n"

@@ -5,10 +5,18 @@ table, add/del socket, telemetry over its SOCK_SEQPACKET socket, and clean shutd
 With a vmsim binary (argv[2]) also simulated guests: set target, actual follows, stats,
 a guest that disconnects mid-way.
 
-usage: test_daemon.py VHOST_BALLOON [VMSIM]
+--unit UNIT --user NAME runs every daemon as NAME (created if missing; needs root, else the
+test is skipped) under UNIT's restrictions (unitsandbox.py: its group, no capabilities, its
+system call filter, a read-only file system but for the run directories); the checks are
+the same, plus QEMU's side of the socket permissions. --backing hugetlbfs gives the
+simulated guests hugetlbfs memory (skipped without free 2 MiB hugepages).
+
+usage: test_daemon.py [--unit UNIT --user NAME] [--backing memfd|hugetlbfs] VHOST_BALLOON [VMSIM]
 """
+import grp
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -18,11 +26,24 @@ import sys
 import tempfile
 import time
 
-from apptest import Ctl, DPDK_RUN_DIRS, check, failures, wait_for
+from apptest import Ctl, DPDK_RUN_DIRS, check, failures, make_user, sandbox_wrapper, wait_for
+
+
+class Opt:
+    unit = None         # run the daemon under this unit's restrictions (unitsandbox.py)
+    user = None         # ... as this user
+    backing = "memfd"   # guest memory of the simulated guests
+    sock_gid = 1        # the group the socket permission check asks for
+    own = None          # chown a directory the daemon must write to (sandboxed runs)
+
+
+def run_dirs():
+    return DPDK_RUN_DIRS + (os.environ.get("XDG_RUNTIME_DIR", "") + "/dpdk",)
+
 
 def telemetry(prefix, cmd):
     """One telemetry request: SOCK_SEQPACKET, greeting first, then one JSON reply."""
-    for base in DPDK_RUN_DIRS:
+    for base in run_dirs():
         path = os.path.join(base, prefix, "dpdk_telemetry.v2")
         if os.path.exists(path):
             break
@@ -38,25 +59,87 @@ def telemetry(prefix, cmd):
     return greeting, reply[cmd.split(",")[0]]
 
 
+def options():
+    """Leading options into Opt (sys.argv keeps the rest); None, or 77 to skip."""
+    argv = sys.argv[1:]
+    while argv and argv[0] in ("--unit", "--user", "--backing"):
+        setattr(Opt, argv[0][2:], argv[1])
+        argv = argv[2:]
+    if Opt.backing == "hugetlbfs":
+        free = 0
+        with open("/proc/meminfo") as f:
+            for ln in f:
+                if ln.startswith("HugePages_Free:"):
+                    free = int(ln.split()[1])
+        # vm1 64 MiB, vm2 64 then 32 MiB: 80 pages at most at once, and some room.
+        if free < 128:
+            print("test_daemon: skip: hugetlbfs guests need 128 free 2 MiB hugepages, %d free"
+                  % free)
+            return 77
+    if Opt.unit:
+        if os.geteuid() != 0:
+            print("test_daemon: skip: running the daemon as another user needs root")
+            return 77
+        if make_user(Opt.user) is None:
+            print("test_daemon: skip: cannot create the test user %s" % Opt.user)
+            return 77
+    sys.argv[1:] = argv
+    return None
+
+
+def unit_group(unit):
+    import unitsandbox
+    return unitsandbox.last(unitsandbox.parse_unit(unit), "Group")
+
+
 def main():
+    skip = options()
+    if skip is not None:
+        return skip
     daemon = sys.argv[1]
     vmsim = sys.argv[2] if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
     root = tempfile.mkdtemp(prefix="vhbd-test-")
-    tmp = os.path.join(root, "run", "dir")     # the daemon creates the run dir and parents
+    base = root
+    if Opt.unit:
+        # The daemon as the test user: only root/sandbox is writable for it. Its run dirs
+        # are the user's, group and mode as the unit's RuntimeDirectory= makes them.
+        daemon, base = sandbox_wrapper(daemon, Opt.unit, Opt.user, root)
+        sys.argv[1] = daemon
+        gid = grp.getgrnam(unit_group(Opt.unit)).gr_gid
+        uid = pwd.getpwnam(Opt.user).pw_uid
+        Opt.sock_gid = gid
+        Opt.own = lambda p: (os.chown(p, uid, gid), os.chmod(p, 0o750))
+        tempfile.tempdir = base
+        print("test_daemon: daemon as user %s (uid %d), group %d, restrictions of %s" %
+              (Opt.user, uid, gid, Opt.unit))
+    else:
+        print("test_daemon: daemon as uid %d" % os.geteuid())
+    tmp = os.path.join(base, "run", "dir")     # the daemon creates the run dir and parents
+    if Opt.own:
+        os.makedirs(tmp)
+        Opt.own(tmp)
     prefix = "vhbd-app-%d" % os.getpid()
     ctl_path = os.path.join(tmp, "ctl.sock")
     print("test_daemon: guest memory backing: %s" %
-          ("memfd 4 KiB (vmsim guests)" if vmsim else "none (no simulated guests)"))
+          (("%s (vmsim guests)" % ("memfd 4 KiB" if Opt.backing == "memfd" else
+                                   "hugetlbfs 2 MiB")) if vmsim else
+           "none (no simulated guests)"))
     log = open(os.path.join(root, "daemon.log"), "w+")
     args = [daemon, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci", "--file-prefix", prefix,
             "--", "--run-dir", tmp, "--control", "ctl.sock", "--stats-interval", "1",
             "--socket", "vm1.sock", "--socket", "vm2.sock,features=stats+deflate-on-oom",
             "--poll-mode", "adaptive", "--poll-idle-us", "500", "--poll-max-sleep-ms", "200"]
+    if Opt.unit:
+        args += ["--control-mode", "0600"]     # as the shipped config file has it
     d = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: os.path.exists(ctl_path) or d.poll() is not None, 30, "control socket")
         check(d.poll() is None, "daemon started")
+        if Opt.unit:
+            restricted(d.pid)
         run(tmp, ctl_path, prefix, vmsim, d)
+        if Opt.unit and vmsim:
+            qemu_side(tmp, ctl_path, vmsim)
         cli(daemon)
     finally:
         if d.poll() is None:
@@ -76,11 +159,75 @@ def main():
     if failures() == 0:
         shutil.rmtree(root, ignore_errors=True)
     # EAL leaves its runtime directory behind; remove ours (this run's prefixes only).
-    for base in DPDK_RUN_DIRS:
+    for base in run_dirs():
         for pfx in (prefix, prefix + "-2", "vhbd-cli-%d" % os.getpid()):
             shutil.rmtree(os.path.join(base, pfx), ignore_errors=True)
     print("test_daemon: %s" % ("all passed" if failures() == 0 else "%d failures" % failures()))
     return 0 if failures() == 0 else 1
+
+
+def restricted(pid):
+    """The sandboxed daemon really runs as the test user, without any capability, with
+    no_new_privs and seccomp filters, and sees / read-only and only its own processes."""
+    with open("/proc/%d/status" % pid) as f:
+        st = dict(ln.split(":", 1) for ln in f.read().splitlines())
+    uid = pwd.getpwnam(Opt.user).pw_uid
+    check(st["Uid"].split() == [str(uid)] * 4 and
+          st["Gid"].split() == [str(Opt.sock_gid)] * 4 and st["Groups"].strip() == "",
+          "daemon runs as uid %d gid %d, no supplementary groups (%s / %s)" %
+          (uid, Opt.sock_gid, st["Uid"].split(), st["Gid"].split()))
+    caps = {k: int(st[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+    check(all(v == 0 for v in caps.values()), "daemon has no capability at all (%s)" % caps)
+    check(st["NoNewPrivs"].strip() == "1" and st["Seccomp"].strip() == "2" and
+          int(st["Seccomp_filters"]) >= 2, "no_new_privs, seccomp filters: %s" %
+          st["Seccomp_filters"].strip())
+    with open("/proc/%d/mountinfo" % pid) as f:
+        root = [ln.split() for ln in f if ln.split()[4] == "/"]
+    check(root and "ro" in root[0][5].split(","), "daemon sees / read-only")
+
+
+def qemu_side(tmp, ctl_path, vmsim):
+    """What QEMU needs to connect: a process of another user in the daemon's group (kvm)
+    connects and is served; the same user without that group is refused; with the group it
+    still cannot reach the control socket (--control-mode 0600)."""
+    MiB = 1 << 20
+    c = Ctl(ctl_path)
+    qemu = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--groups=%d" % Opt.sock_gid,
+            vmsim, "--socket", os.path.join(tmp, "vm1.sock"), "--mem", "32M", "--backing",
+            "memfd", "--quiet"]
+    g = subprocess.Popen(qemu, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: device(c, "vm1")["state"] == "running" or g.poll() is not None, 30,
+                 "guest of user nobody")
+        c.cmd("set target vm1 8M")
+        wait_for(lambda: device(c, "vm1")["actual_bytes"] == 8 * MiB or g.poll() is not None,
+                 60, "actual follows")
+        check(device(c, "vm1")["in_balloon_bytes"] == 8 * MiB,
+              "a guest run by user nobody in group %d connects and inflates" % Opt.sock_gid)
+        c.cmd("set target vm1 0")
+    finally:
+        if g.poll() is None:
+            g.send_signal(signal.SIGTERM)
+        rc = g.wait(30)
+        out = g.stdout.read().decode(errors="replace")
+    check(rc == 0, "its guest exits 0 (memory intact) (%s)%s" % (rc, "" if rc == 0 else out))
+    wait_for(lambda: device(c, "vm1")["state"] == "listening", 30, "vm1 listening")
+    p = subprocess.run(qemu[:3] + ["--clear-groups"] + qemu[4:], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    check(p.returncode != 0 and "Permission denied" in out and
+          device(c, "vm1")["state"] == "listening",
+          "user nobody without the group is refused (%d: %s)" % (p.returncode, out.strip()[-200:]))
+    probe = ("import socket; s = socket.socket(socket.AF_UNIX)\n"
+             "try:\n    s.connect(%r); print('connected')\n"
+             "except OSError as e:\n    print(e.strerror)\n" % ctl_path)
+    p = subprocess.run(qemu[:4] + [sys.executable, "-c", probe], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace").strip()
+    check(out == "Permission denied" and oct(os.stat(ctl_path).st_mode & 0o777) == "0o600",
+          "user nobody in group %d cannot connect to the control socket (%s)" %
+          (Opt.sock_gid, out))
+    c.close()
 
 
 def run(tmp, ctl_path, prefix, vmsim, d):
@@ -294,15 +441,16 @@ def guests(tmp, c, prefix, vmsim, d_alive):
     procs = {}
     for n in ("vm1", "vm2"):
         procs[n] = subprocess.Popen([vmsim, "--socket", os.path.join(tmp, n + ".sock"),
-                                     "--mem", "64M", "--backing", "memfd", "--quiet"],
+                                     "--mem", "64M", "--backing", Opt.backing, "--quiet"],
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: all(device(c, n)["state"] == "running" for n in procs), 30,
                  "guests running")
         check(True, "two vmsim guests connected and running")
         d1 = device(c, "vm1")
-        check(d1["guest_mem_bytes"] == 64 * MiB and d1["page_size_bytes"] == 4096,
-              "vm1: 64 MiB guest memory, 4 KiB backing")
+        page = 4096 if Opt.backing == "memfd" else 2 * MiB
+        check(d1["guest_mem_bytes"] == 64 * MiB and d1["page_size_bytes"] == page,
+              "vm1: 64 MiB guest memory, %d KiB backing pages" % (page >> 10))
         check(d1["lcore"] == 1 and "stats" in d1["features"], "vm1 placed on lcore 1 with stats")
         check(c.cmd("set target vm1 24M") == {"device": "vm1", "target_bytes": 24 * MiB},
               "set target vm1 24M")
@@ -349,7 +497,7 @@ def guests(tmp, c, prefix, vmsim, d_alive):
         check("devices" in c.cmd("show devices"), "daemon serves after a guest vanished")
         # vm2 again: a new guest on the same socket.
         procs["vm2"] = subprocess.Popen([vmsim, "--socket", os.path.join(tmp, "vm2.sock"),
-                                         "--mem", "32M", "--backing", "memfd", "--quiet"],
+                                         "--mem", "32M", "--backing", Opt.backing, "--quiet"],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         wait_for(lambda: device(c, "vm2")["state"] == "running", 30, "vm2 reconnect")
         c.cmd("set target vm2 4M")
@@ -360,7 +508,7 @@ def guests(tmp, c, prefix, vmsim, d_alive):
         # Guests that vanish at any moment: at connect, mid-inflate, mid-deflate.
         for i, delay in enumerate((0.0, 0.005, 0.02, 0.08, 0.25, 0.6)):
             g = subprocess.Popen([vmsim, "--socket", os.path.join(tmp, "vm2.sock"), "--mem",
-                                  "32M", "--backing", "memfd", "--quiet"],
+                                  "32M", "--backing", Opt.backing, "--quiet"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if i % 2 == 1:
                 wait_for(lambda: device(c, "vm2")["state"] == "running", 30, "vm2 running")
@@ -428,15 +576,16 @@ def poll_modes(c, prefix):
 
 
 def sockets_mode_group(base, tmp):
-    q = subprocess.Popen(base + ["--socket-mode", "0640", "--socket-group", "1", "--control",
+    gid = Opt.sock_gid
+    q = subprocess.Popen(base + ["--socket-mode", "0640", "--socket-group", str(gid), "--control",
                                  "c.sock", "-i"], stdin=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: os.path.exists(os.path.join(tmp, "c.sock")), 30, "control socket")
         for f in ("vm1.sock", "w.sock", "c.sock"):
             st = os.stat(os.path.join(tmp, f))
-            check(st.st_mode & 0o777 == 0o640 and st.st_gid == 1,
-                  "%s: mode %o gid %d (want 640, 1)" % (f, st.st_mode & 0o777, st.st_gid))
+            check(st.st_mode & 0o777 == 0o640 and st.st_gid == gid,
+                  "%s: mode %o gid %d (want 640, %d)" % (f, st.st_mode & 0o777, st.st_gid, gid))
     finally:
         q.communicate(b"quit\n", timeout=60)
     check(q.returncode == 0, "CLI quit after the permission check")
@@ -446,6 +595,8 @@ def cli(daemon):
     """The interactive CLI (stdin not a terminal) and --cmdline-file: the same command table,
     text replies; quit stops the daemon cleanly; a bad line in the file is fatal with file:line."""
     tmp = tempfile.mkdtemp(prefix="vhbd-cli-")
+    if Opt.own:
+        Opt.own(tmp)
     prefix = "vhbd-cli-%d" % os.getpid()
     cmds = os.path.join(tmp, "start.cmds")
     with open(cmds, "w") as f:
