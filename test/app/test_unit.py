@@ -199,6 +199,20 @@ def main():
     _, out = exposure(path)
     print("\n".join(ln for ln in out.splitlines() if "\u2717" in ln or "Overall" in ln))
 
+    # The template for a second daemon (vhost-balloon@NAME) is the same unit, its own
+    # names: every listed setting, the same exposure, its instance's run directory.
+    tmpl = os.path.join(os.path.dirname(unit), "vhost-balloon@.service")
+    with open(tmpl) as f:
+        ttext = f.read()
+    bad, tscore = problems(ttext, os.path.join(work, "vhost-balloon@second.service"),
+                           [r if r.startswith("User=") else
+                            r.replace("vhost-balloon", "vhost-balloon-%i") for r in REQUIRED],
+                           MAX_EXPOSURE)
+    check(bad == [] and tscore == score and "RuntimeDirectory=vhost-balloon-%i" in ttext and
+          "--file-prefix vhost-balloon-%i" in ttext and "vhost-balloon-%i.ini" in ttext,
+          "template vhost-balloon@: the same settings and exposure (%.1f), its own names %s"
+          % (tscore, bad))
+
     # The drop-in for --metrics-listen: same settings except the network ones it opens.
     opened = ("PrivateNetwork=yes", "IPAddressDeny=any")
     bad, mscore = problems(text + "\n" + drop, path, [r for r in REQUIRED if r not in opened],
