@@ -23,7 +23,7 @@ struct vhb_device;
 /* A message may not stay partial longer than this (ms). */
 #define VHB_GATE_PARTIAL_MS	1000
 /* Replies the gate holds for a frontend that does not read them (bytes). */
-#define VHB_GATE_OUT_MAX	(64u * 1024)
+#define VHB_GATE_OUT_MAX	(16u * 1024)
 /* Largest payload the gate takes; rte_vhost 22.11's own limit is lower (P-gate). */
 #define VHB_GATE_MAX_PAYLOAD	4096u
 /* SCM_RIGHTS fds per message (rte_vhost 22.11: VHOST_MEMORY_MAX_NREGIONS). */
