@@ -24,6 +24,7 @@ const struct perf_test *const perf_tests[] = {
 	&perf_test_engine,
 	&perf_test_ring,
 	&perf_test_idle,
+	&perf_test_ctl,
 	NULL,
 };
 
