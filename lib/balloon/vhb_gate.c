@@ -514,6 +514,15 @@ on_pub(struct gate_conn *cn, uint32_t events)
 
 	if ((events & EPOLLOUT) != 0 && !conn_flush_fe(cn))
 		return;
+	/*
+	 * The frontend is gone while rte_vhost has not taken its last message: nothing
+	 * waits for the rest (and a hang-up is reported whatever the interest, so
+	 * waiting here would spin).
+	 */
+	if (cn->to_vh != NULL && (events & (EPOLLHUP | EPOLLERR)) != 0) {
+		conn_close(cn);
+		return;
+	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0)
 		goto arm;
 	for (i = 0; i < BURST && cn->to_vh == NULL; i++) {
