@@ -805,7 +805,14 @@ group_stall_many(void)
 	printf("%u frontends stall mid-message (header only, half a payload, replies never "
 	       "read) while another VM starts, inflates 64 MiB, deflates and reconnects\n",
 	       NSTALL);
-	/* Its device exists before the stalls (see group_stall). */
+	/*
+	 * All devices first, the other VM's last and served before the stalls
+	 * (pair_device()): rte_vhost picks new sockets up at its next wake-up.
+	 */
+	for (i = 0; i < NSTALL; i++) {
+		snprintf(g_st[i].name, sizeof(g_st[i].name), "st%02u", i);
+		g_st[i].dev = func_device(g_st[i].name, HOSTILE_F, 0);
+	}
 	pair_device(&vm, "busy");
 	vm.p.mem_bytes = 128 * MiB;
 	vm.p.free_percent = 80;
@@ -813,8 +820,6 @@ group_stall_many(void)
 	for (i = 0; i < NSTALL; i++) {
 		struct staller *s = &g_st[i];
 
-		snprintf(s->name, sizeof(s->name), "st%02u", i);
-		s->dev = func_device(s->name, HOSTILE_F, 0);
 		s->fd = raw_claim(s->name, s->dev);
 		s->mode = i % 3;
 		s->e0 = hostile_counters(s->dev).guest_errors;
