@@ -721,8 +721,50 @@ group_stall(void)
 	      hostile_log_count("stall:", "closed by the gate"));
 	hostile_neighbour_check(&g_nb, "after the stall");
 	hostile_pair_down(&late);
-	CHECK(vhb_device_destroy(dev) == 0, "destroy");
 	printf("  cut, counted once, logged once, device back to listening\n");
+
+	/* More fds with one message than rte_vhost takes (8): closed at the gate, none kept. */
+	{
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 9)];
+			struct cmsghdr align;
+		} ctl;
+		uint32_t msg[5] = { VMS_REQ_SET_VRING_CALL, VMS_MSG_VERSION, 8, 0, 0 };
+		struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				     .msg_controllen = sizeof(ctl.buf) };
+		struct cmsghdr *c;
+		unsigned int base_fds, k;
+		int efd[9];
+
+		CHECK(hostile_wait_listening(dev, 5000), "listening");
+		base_fds = hostile_fd_settled(0, 2000);
+		fd = raw_claim("stall", dev);
+		e0 = hostile_counters(dev).guest_errors;
+		for (k = 0; k < 9; k++) {
+			efd[k] = eventfd(0, EFD_CLOEXEC);
+			CHECK(efd[k] >= 0, "eventfd");
+		}
+		memset(&ctl, 0, sizeof(ctl));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * 9);
+		memcpy(CMSG_DATA(c), efd, sizeof(efd));
+		CHECK(sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(msg), "sendmsg");
+		CHECK(wait_cut(fd, 30000) >= 0, "9 fds: connection not closed");
+		close(fd);
+		for (k = 0; k < 9; k++)
+			close(efd[k]);
+		CHECK(hostile_wait_listening(dev, 5000), "9 fds: not back to listening");
+		CHECK(hostile_counters(dev).guest_errors == e0 + 1, "9 fds: not counted");
+		CHECK(hostile_log_count("stall:", "more than 8 fds") == 1, "9 fds: log lines %u",
+		      hostile_log_count("stall:", "more than 8 fds"));
+		CHECK(hostile_fd_settled(base_fds, 5000) == base_fds, "9 fds: %u fds, was %u",
+		      hostile_fd_count(), base_fds);
+		printf("  a message with 9 fds: closed, counted, logged, no fd kept\n");
+	}
+	CHECK(vhb_device_destroy(dev) == 0, "destroy");
 	return 0;
 }
 
