@@ -77,7 +77,8 @@ struct gate_conn {
 	TAILQ_ENTRY(gate_conn) next;
 	struct vhb_gate_listener *l;
 	unsigned int id;
-	bool dead;
+	bool draining;			/* frontend side closed; rte_vhost's side shut, drained */
+	bool dead;			/* both closed, freed after this batch of events */
 	struct gate_ep pub, priv;
 	struct gate_rx from_fe, from_vh;
 	struct gate_msg *to_vh;		/* being written to rte_vhost; pub not read meanwhile */
@@ -354,17 +355,11 @@ conn_arm(struct gate_conn *cn)
 	ep_set(&cn->priv, EPOLLIN | (cn->to_vh != NULL ? EPOLLOUT : 0));
 }
 
-/* Close both ends; freed after the current batch of events (they may still name it). */
 static void
-conn_close(struct gate_conn *cn)
+conn_drop_state(struct gate_conn *cn)
 {
 	struct gate_msg *m;
 
-	if (cn->dead)
-		return;
-	cn->dead = true;
-	ep_close(&cn->pub);
-	ep_close(&cn->priv);
 	rx_reset(&cn->from_fe);
 	rx_reset(&cn->from_vh);
 	msg_free(cn->to_vh);
@@ -374,8 +369,41 @@ conn_close(struct gate_conn *cn)
 		msg_free(m);
 	}
 	cn->to_fe_bytes = 0;
+}
+
+/* Close both ends; freed after the current batch of events (they may still name it). */
+static void
+conn_free(struct gate_conn *cn)
+{
+	if (cn->dead)
+		return;
+	cn->dead = true;
+	ep_close(&cn->pub);
+	ep_close(&cn->priv);
+	conn_drop_state(cn);
 	TAILQ_REMOVE(&cn->l->conns, cn, next);
 	TAILQ_INSERT_TAIL(&g_gate.graveyard, cn, next);
+}
+
+/*
+ * The frontend's side ends: its socket is closed, nothing more is forwarded.
+ * rte_vhost's side is shut for writing, as a frontend's close would: rte_vhost reads
+ * what it was given, then the end, and ends the vid. What it writes meanwhile is read
+ * and dropped (failed sends it would log one by one); its close frees the connection.
+ */
+static void
+conn_close(struct gate_conn *cn)
+{
+	if (cn->dead || cn->draining)
+		return;
+	cn->draining = true;
+	ep_close(&cn->pub);
+	conn_drop_state(cn);
+	if (shutdown(cn->priv.fd, SHUT_WR) != 0) {
+		conn_free(cn);
+		return;
+	}
+	ep_set(&cn->priv, EPOLLIN);
 }
 
 /* The frontend broke a gate rule: one line, one guest error, connection closed. */
@@ -496,7 +524,7 @@ conn_forward(struct gate_conn *cn, struct gate_msg *m)
 	rc = msg_send(cn->priv.fd, m);
 	if (rc < 0) {
 		msg_free(m);
-		conn_close(cn);
+		conn_free(cn);
 		return false;
 	}
 	if (rc == 0)
@@ -559,10 +587,23 @@ on_priv(struct gate_conn *cn, uint32_t events)
 	struct gate_msg *m;
 	int i, rc;
 
+	if (cn->draining) {
+		for (i = 0; i < BURST; i++) {
+			rc = rx_read(cn->priv.fd, &cn->from_vh, &m);
+			if (rc == 0)
+				return;
+			if (rc < 0) {
+				conn_free(cn);
+				return;
+			}
+			msg_free(m);
+		}
+		return;
+	}
 	if ((events & EPOLLOUT) != 0 && cn->to_vh != NULL) {
 		rc = msg_send(cn->priv.fd, cn->to_vh);
 		if (rc < 0) {
-			conn_close(cn);
+			conn_free(cn);
 			return;
 		}
 		if (rc == 1) {
@@ -578,7 +619,7 @@ on_priv(struct gate_conn *cn, uint32_t events)
 			if (rc < 0) {
 				/* rte_vhost ended the connection: pass on what it said, then go. */
 				conn_flush_fe(cn);
-				conn_close(cn);
+				conn_free(cn);
 				return;
 			}
 			queue_to_fe(cn, m);
@@ -627,7 +668,7 @@ on_accept(struct vhb_gate_listener *l)
 		TAILQ_INSERT_TAIL(&l->conns, cn, next);
 		if (ep_add(&cn->pub, EPOLLIN) != 0 || ep_add(&cn->priv, EPOLLIN) != 0) {
 			VHB_LOG(ERR, dev, "%s: epoll: %s", dev->name, strerror(errno));
-			conn_close(cn);
+			conn_free(cn);
 		}
 	}
 }
@@ -667,7 +708,7 @@ listener_free(struct vhb_gate_listener *l)
 	struct stat st;
 
 	while ((cn = TAILQ_FIRST(&l->conns)) != NULL)
-		conn_close(cn);
+		conn_free(cn);
 	ep_close(&l->ep);
 	/* rte_vhost unlinked its path at unregister; the public one is ours to remove. */
 	if (lstat(l->dev->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == l->st_dev &&
@@ -724,7 +765,7 @@ gate_thread(void *arg)
 				break;
 			case EP_PUB:
 				cn = ep->owner;
-				if (!cn->dead)
+				if (!cn->dead && !cn->draining)
 					on_pub(cn, ev[i].events);
 				break;
 			case EP_PRIV:
