@@ -10,7 +10,7 @@
  *
  * A frontend connection is closed, counted (guest_errors) and logged once when it
  * holds a partial message for more than VHB_GATE_PARTIAL_MS, or leaves more than
- * VHB_GATE_OUT_MAX bytes of replies unread. Its private connection closes with it,
+ * VHB_GATE_OUT_MAX bytes of replies unread. Its private connection is shut with it,
  * so rte_vhost ends that connection as if the frontend had gone.
  */
 #ifndef VHB_GATE_H
