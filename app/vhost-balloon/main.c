@@ -73,6 +73,11 @@ vhbd_daemon_add_vm(struct vhbd_daemon *d, const struct vhbd_vm *vm, char *err, s
 	dp.socket_mode = p->socket_mode;
 	dp.lcore_id = vm->lcore;
 	dev = vhb_device_create(&dp);
+	if (dev == NULL && rte_errno == ENOSPC) {
+		snprintf(err, len, "VM %s: this process serves %u VMs already, the most it can (%s)",
+			vm->name, VHB_MAX_DEVICES, VHBD_MORE_VMS);
+		return -ENOSPC;
+	}
 	if (dev == NULL) {
 		snprintf(err, len, "VM %s: cannot create %s: %s", vm->name, path,
 			strerror(rte_errno));
@@ -264,6 +269,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	vhb_log_defaults();	/* before EAL: its --log-level overrides */
 	ret = rte_eal_init(app_argv != NULL ? argc - app_argc : argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "vhost-balloon: EAL initialisation failed: %s\n",

@@ -33,7 +33,7 @@ vhbd_params_defaults(struct vhbd_params *p)
 	p->socket_mode = 0660;
 	p->socket_gid = -1;
 	/* The library's defaults (vhb_poll_params_default() needs the library linked). */
-	p->poll.mode = VHB_POLL_ADAPTIVE;
+	p->poll.mode = VHB_POLL_AUTO;
 	p->poll.idle_us = VHB_POLL_IDLE_US_DEFAULT;
 	p->poll.max_sleep_ms = VHB_POLL_MAX_SLEEP_MS_DEFAULT;
 }
@@ -90,7 +90,8 @@ vhbd_add_vm(struct vhbd_params *p, const struct vhbd_vm *vm, char *err, size_t e
 		return fail(err, errlen, "VM name '%s': use letters, digits, '-', '_' or '.'",
 			vm->name);
 	if (p->nvms == VHBD_MAX_VMS)
-		return fail(err, errlen, "too many sockets (at most %u)", VHBD_MAX_VMS);
+		return fail(err, errlen, "too many sockets (at most %u, what one process serves: "
+			    "%s)", VHBD_MAX_VMS, VHBD_MORE_VMS);
 	for (i = 0; i < p->nvms; i++) {
 		if (strcmp(p->vms[i].name, vm->name) == 0)
 			return fail(err, errlen, "VM name '%s' used twice", vm->name);
@@ -265,8 +266,8 @@ daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, s
 		p->npoll_lcores = n;
 	} else if (strcmp(key, "poll-mode") == 0) {
 		if (vhbd_parse_poll_mode(val, &p->poll.mode) != 0)
-			return fail(err, errlen, "'%s' is not a polling mode (adaptive, poll or "
-				"interrupt)", val);
+			return fail(err, errlen, "'%s' is not a polling mode (auto, adaptive, "
+				"poll or interrupt)", val);
 	} else if (strcmp(key, "poll-idle-us") == 0) {
 		if (vhbd_parse_u64(val, UINT32_MAX, &v) != 0)
 			return fail(err, errlen, "'%s' is not a number of microseconds (0-%u)",
@@ -625,9 +626,12 @@ vhbd_usage(const char *prog)
 		"  --config FILE           INI file: [daemon] and one [vm NAME] per socket\n"
 		"  --run-dir DIR           base of relative socket paths (created if missing)\n"
 		"  --poll-lcores LIST      worker lcores that poll devices (default: all)\n"
-		"  --poll-mode MODE        adaptive (default): poll, sleep on kicks when idle;\n"
+		"  --poll-mode MODE        auto (default): poll through short gaps between\n"
+		"                          requests, sleep on kicks through long ones;\n"
+		"                          adaptive: poll, sleep after --poll-idle-us idle;\n"
 		"                          poll: always busy; interrupt: sleep whenever idle\n"
-		"  --poll-idle-us N        adaptive: sleep after N us without work (default 1000)\n"
+		"  --poll-idle-us N        adaptive: sleep after N us without work; auto: poll\n"
+		"                          at most N us between requests (default 1000)\n"
 		"  --poll-max-sleep-ms N   longest sleep, 1-3600000 ms (default 1000)\n"
 		"  --stats-interval S      ask guests for memory stats every S s (0: never)\n"
 		"  --socket-mode MODE      permission bits of the sockets (default 0660)\n"

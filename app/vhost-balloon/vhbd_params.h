@@ -15,7 +15,10 @@
 #include "vhost_balloon.h"
 #include "vhbd_parse.h"
 
-#define VHBD_MAX_VMS		256
+#define VHBD_MAX_VMS		VHB_MAX_DEVICES	/* config/vhb_limits.h */
+/* What to do past it (docs/running.md). */
+#define VHBD_MORE_VMS		"run a second vhost-balloon with its own sockets, control socket " \
+				"and lcores: docs/running.md, more VMs than one process serves"
 #define VHBD_NAME_LEN		64
 #define VHBD_SOCK_PATH_LEN	108	/* sizeof(sun_path) */
 #define VHBD_INHERIT		UINT32_MAX	/* per-VM value taken from [daemon] */

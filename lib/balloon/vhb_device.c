@@ -35,6 +35,7 @@
 
 static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static TAILQ_HEAD(, vhb_device) g_devices = TAILQ_HEAD_INITIALIZER(g_devices);
+static unsigned int g_ndevices;	/* at most VHB_MAX_DEVICES */
 /*
  * vid -> the device whose socket the connection came in on, for every open connection,
  * its frontend or not: set on new_connection, cleared on destroy_connection.
@@ -285,6 +286,13 @@ vhb_device_create(const struct vhb_device_params *params)
 
 	/* In the registry before the socket exists: new_connection looks devices up. */
 	pthread_mutex_lock(&g_reg_lock);
+	if (g_ndevices == VHB_MAX_DEVICES) {
+		pthread_mutex_unlock(&g_reg_lock);
+		pthread_mutex_destroy(&dev->lock);
+		rte_free(dev);
+		rte_errno = ENOSPC;
+		return NULL;
+	}
 	TAILQ_FOREACH(other, &g_devices, next) {
 		if (strcmp(other->path, dev->path) == 0 || strcmp(other->name, dev->name) == 0) {
 			pthread_mutex_unlock(&g_reg_lock);
@@ -295,6 +303,7 @@ vhb_device_create(const struct vhb_device_params *params)
 		}
 	}
 	TAILQ_INSERT_TAIL(&g_devices, dev, next);
+	g_ndevices++;
 	pthread_mutex_unlock(&g_reg_lock);
 
 	rc = register_socket(dev);
@@ -349,6 +358,7 @@ vhb_device_destroy(struct vhb_device *dev)
 
 	pthread_mutex_lock(&g_reg_lock);
 	TAILQ_REMOVE(&g_devices, dev, next);
+	g_ndevices--;
 	pthread_mutex_unlock(&g_reg_lock);
 	pthread_mutex_destroy(&dev->lock);
 	rte_free(dev);
@@ -488,12 +498,15 @@ vhb_device_get_info(const struct vhb_device *cdev, struct vhb_device_info *info)
 	for (i = 0; i < dev->gm.nregions; i++)
 		info->backing_page_size = RTE_MAX(info->backing_page_size,
 						  1ULL << dev->gm.regions[i].page_shift);
+	info->host_resident_bytes = vhb_device_host_resident(dev);
 	pthread_mutex_unlock(&dev->lock);
 	info->num_pages = vhb_config_get(&dev->cfg.num_pages);
 	info->actual = vhb_config_get(&dev->cfg.actual);
 	info->poison_val = vhb_config_get(&dev->cfg.poison_val);
 	info->pages_in_balloon = __atomic_load_n(&dev->pages_in_balloon, __ATOMIC_RELAXED);
-	info->bytes_released = __atomic_load_n(&dev->cnt.bytes_released, __ATOMIC_RELAXED);
+	info->bytes_release_asked = __atomic_load_n(&dev->cnt.bytes_release_asked,
+						    __ATOMIC_RELAXED);
+	info->bytes_regained = __atomic_load_n(&dev->cnt.bytes_regained, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -513,6 +526,9 @@ vhb_device_get_counters(const struct vhb_device *dev, struct vhb_device_counters
 	c->config_changes_sent = __atomic_load_n(&dev->ctl_cnt.config_changes_sent,
 						 __ATOMIC_RELAXED);
 	c->guest_errors += __atomic_load_n(&dev->ctl_cnt.guest_errors, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&((struct vhb_device *)(uintptr_t)dev)->lock);
+	c->host_resident_bytes = vhb_device_host_resident(dev);
+	pthread_mutex_unlock(&((struct vhb_device *)(uintptr_t)dev)->lock);
 	return 0;
 }
 
@@ -521,11 +537,13 @@ static const struct vhb_counter_name counter_names[] = {
 	COUNTER(inflate_requests), COUNTER(deflate_requests), COUNTER(report_requests),
 	COUNTER(stats_updates), COUNTER(pfns_inflated), COUNTER(pfns_deflated),
 	COUNTER(pfns_duplicate), COUNTER(pfns_out_of_range), COUNTER(host_pages_released),
-	COUNTER(bytes_released), COUNTER(release_calls), COUNTER(release_errors),
-	COUNTER(report_bytes_released), COUNTER(report_bytes_skipped),
+	COUNTER(bytes_release_asked), COUNTER(bytes_regained), COUNTER(release_calls),
+	COUNTER(release_errors), COUNTER(inflate_bytes_release_asked),
+	COUNTER(inflate_bytes_regained), COUNTER(report_bytes_release_asked),
+	COUNTER(report_bytes_regained), COUNTER(report_bytes_skipped),
 	COUNTER(report_skipped_poison), COUNTER(guest_errors), COUNTER(config_changes_sent),
 	COUNTER(get_config), COUNTER(set_config), COUNTER(guest_notifications),
-	COUNTER(stats_bad_length),
+	COUNTER(stats_bad_length), COUNTER(host_resident_bytes),
 };
 #undef COUNTER
 
@@ -578,14 +596,16 @@ vhb_device_set_release_mode(struct vhb_device *dev, int mode)
 	bool run;
 	int rc = 0;
 
-	if (dev == NULL || mode < VHB_DEVICE_RELEASE_BULK || mode > VHB_DEVICE_RELEASE_NONE)
+	if (dev == NULL || mode < VHB_DEVICE_RELEASE_BULK || mode > VHB_DEVICE_RELEASE_UNMEASURED)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->lock);
 	run = (__atomic_load_n(&dev->ctl, __ATOMIC_RELAXED) & VHB_CTL_RUN) != 0;
 	vhb_dev_quiesce(dev);
-	if (dev->bp != NULL)
-		vhb_balloon_pages_set_release_mode(dev->bp, (enum vhb_release_mode)mode);
-	else
+	if (dev->bp != NULL) {
+		vhb_balloon_pages_set_release_mode(dev->bp, mode == VHB_DEVICE_RELEASE_UNMEASURED ?
+			VHB_RELEASE_BULK : (enum vhb_release_mode)mode);
+		vhb_balloon_pages_set_measure(dev->bp, mode != VHB_DEVICE_RELEASE_UNMEASURED);
+	} else
 		rc = -EAGAIN;
 	if (run)
 		vhb_dev_resume(dev);

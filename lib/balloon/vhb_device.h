@@ -132,6 +132,12 @@ extern const struct rte_vhost_device_ops vhb_vhost_ops;
 /* Stop every queue and forget the memory map and page tracking (connection gone). */
 void vhb_device_disconnected(struct vhb_device *dev);
 
+/* Guest RAM allocated on the host (vhb_resident.c). Control side, dev->lock held. */
+uint64_t vhb_device_host_resident(const struct vhb_device *dev);
+/* Refresh every device's figure once a second off the poll lcores (vhb_init/vhb_stop). */
+void vhb_resident_timer_start(void);
+void vhb_resident_timer_stop(void);
+
 /* Poll lcores (vhb_lcore.c). Control side, dev->lock held. */
 int vhb_lcore_place(struct vhb_device *dev, int numa_node);
 void vhb_lcore_unplace(struct vhb_device *dev);

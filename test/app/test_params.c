@@ -175,7 +175,7 @@ test_options(void)
 	GOOD("--socket-group", "0");
 	CHECK(p.socket_gid == 0);
 	/* Polling mode: the library's defaults unless given. */
-	CHECK(p.poll.mode == VHB_POLL_ADAPTIVE && p.poll.idle_us == VHB_POLL_IDLE_US_DEFAULT &&
+	CHECK(p.poll.mode == VHB_POLL_AUTO && p.poll.idle_us == VHB_POLL_IDLE_US_DEFAULT &&
 		p.poll.max_sleep_ms == VHB_POLL_MAX_SLEEP_MS_DEFAULT);
 	GOOD("--poll-mode", "interrupt", "--poll-idle-us", "0", "--poll-max-sleep-ms", "3600000");
 	CHECK(p.poll.mode == VHB_POLL_INTERRUPT && p.poll.idle_us == 0 &&
@@ -185,6 +185,8 @@ test_options(void)
 		p.poll.max_sleep_ms == 1);
 	GOOD("--poll-mode", "adaptive");
 	CHECK(p.poll.mode == VHB_POLL_ADAPTIVE);
+	GOOD("--poll-mode", "auto");
+	CHECK(p.poll.mode == VHB_POLL_AUTO);
 	/* Metrics over HTTP: off by default; a bare port listens on 127.0.0.1 only. */
 	CHECK(p.metrics_host[0] == '\0' && p.metrics_port == 0);
 	GOOD("--metrics-listen", "9187");
@@ -217,7 +219,7 @@ test_options(void)
 	BAD("--socket-mode: '999' is not an octal mode", "--socket-mode", "999");
 	BAD("--socket-group: no group 'no-such-group-xyz'", "--socket-group", "no-such-group-xyz");
 	BAD("--poll-lcores: '1,1' is not an lcore list", "--poll-lcores", "1,1");
-	BAD("--poll-mode: 'busy' is not a polling mode (adaptive, poll or interrupt)",
+	BAD("--poll-mode: 'busy' is not a polling mode (auto, adaptive, poll or interrupt)",
 		"--poll-mode", "busy");
 	BAD("--poll-mode: 'Poll' is not a polling mode", "--poll-mode", "Poll");
 	BAD("'--poll-mode' needs a value", "--poll-mode");
@@ -265,7 +267,8 @@ test_options(void)
 		CHECK(vhbd_add_socket_spec(&p, spec, err, sizeof(err)) == 0);
 	}
 	CHECK(vhbd_add_socket_spec(&p, "one-more.sock", err, sizeof(err)) == -EINVAL &&
-		strstr(err, "too many sockets (at most 256)") != NULL);
+		strstr(err, "too many sockets (at most 511, what one process serves: run a "
+			"second vhost-balloon") != NULL);
 	BAD("--config given twice", "--config", write_config("ok.ini", "[daemon]\n"),
 		"--config", "x");
 	BAD("config /nonexistent/x.ini: No such file", "--config", "/nonexistent/x.ini");
@@ -352,7 +355,7 @@ test_config(void)
 	bad_config(__LINE__, "[daemon]\npoll-lcores = 1-\n",
 		"%s:2: [daemon] poll-lcores: '1-' is not an lcore list");
 	bad_config(__LINE__, "[daemon]\n\npoll-mode = sometimes\n",
-		"%s:3: [daemon] poll-mode: 'sometimes' is not a polling mode (adaptive, poll or "
+		"%s:3: [daemon] poll-mode: 'sometimes' is not a polling mode (auto, adaptive, poll or "
 		"interrupt)");
 	bad_config(__LINE__, "[daemon]\npoll-idle-us = 1.5\n",
 		"%s:2: [daemon] poll-idle-us: '1.5' is not a number of microseconds");
@@ -404,7 +407,7 @@ test_default_config(const char *path)
 	CHECK(strcmp(p.control, "control.sock") == 0);
 	CHECK(strcmp(p.run_dir, "/run/vhost-balloon") == 0);
 	CHECK(p.vms[0].features == VHB_FEATURES_DEFAULT);
-	CHECK(p.poll.mode == VHB_POLL_ADAPTIVE && p.poll.idle_us == VHB_POLL_IDLE_US_DEFAULT &&
+	CHECK(p.poll.mode == VHB_POLL_AUTO && p.poll.idle_us == VHB_POLL_IDLE_US_DEFAULT &&
 		p.poll.max_sleep_ms == VHB_POLL_MAX_SLEEP_MS_DEFAULT);
 }
 
