@@ -5,6 +5,7 @@
  * (vhb_gate.h, docs/design.md#the-gate, protocol.md#P-gate).
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -115,6 +116,7 @@ static struct {
 	struct gate_ep wake;
 	unsigned int path_users;
 	unsigned int path_seq;
+	bool swept;			/* sweep_stale() done */
 	char dir[80];
 	/* Gate thread only. */
 	TAILQ_HEAD(, vhb_gate_listener) listeners;
@@ -832,6 +834,93 @@ command(struct gate_cmd *c)
 		pthread_cond_wait(&g_gate.cond, &g_gate.lock);
 }
 
+/* Is a socket bound under dir (a path prefix ending in '/') in this network namespace? */
+static bool
+dir_has_bound_socket(const char *dir)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/net/unix", "re");
+
+	if (f == NULL)
+		return true;	/* cannot tell: treat as in use */
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, dir) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* Does a process listen on dir/name (dir ends in '/')? */
+static bool
+socket_answers(const char *dir, const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, n;
+	bool yes;
+
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return true;	/* cannot tell */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	yes = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN;
+	close(fd);
+	return yes;
+}
+
+/*
+ * Private directories of processes that died without destroying their devices:
+ * ours (uid, 0700), untouched for a minute, with no socket bound under them in this
+ * network namespace and none that accepts a connection. Their socket files are
+ * removed, then the directory (left alone if anything else is in it). Once per process, before its first directory is made.
+ */
+static void
+sweep_stale(const char *tmp)
+{
+	char sub[PATH_MAX];
+	struct dirent *e, *f;
+	struct stat st;
+	DIR *d, *dd;
+	bool live;
+	int dfd;
+
+	d = opendir(tmp);
+	if (d == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "vhb-gate-", 9) != 0 || strlen(e->d_name) != 15 ||
+		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & 0777) != 0700 || st.st_mtime + 60 > time(NULL))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s/", tmp, e->d_name);
+		if (dir_has_bound_socket(sub))
+			continue;
+		dd = opendir(sub);
+		if (dd == NULL)
+			continue;
+		/* Another network namespace's sockets are not in our /proc/net/unix. */
+		live = false;
+		while (!live && (f = readdir(dd)) != NULL)
+			live = fstatat(dirfd(dd), f->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			       S_ISSOCK(st.st_mode) && socket_answers(sub, f->d_name);
+		rewinddir(dd);
+		while (!live && (f = readdir(dd)) != NULL)
+			if (fstatat(dirfd(dd), f->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISSOCK(st.st_mode))
+				unlinkat(dirfd(dd), f->d_name, 0);
+		closedir(dd);
+		if (live)
+			continue;
+		if (unlinkat(dfd, e->d_name, AT_REMOVEDIR) == 0)
+			VHB_LOG(INFO, dev, "gate: removed %s/%s, left by a process that ended", tmp,
+				e->d_name);
+	}
+	closedir(d);
+}
+
 int
 vhb_gate_path_get(char *path, size_t len)
 {
@@ -842,6 +931,10 @@ vhb_gate_path_get(char *path, size_t len)
 	if (g_gate.path_users == 0) {
 		if (tmp == NULL || tmp[0] != '/' || strlen(tmp) > 48)
 			tmp = "/tmp";
+		if (!g_gate.swept) {
+			sweep_stale(tmp);
+			g_gate.swept = true;
+		}
 		snprintf(g_gate.dir, sizeof(g_gate.dir), "%s/vhb-gate-XXXXXX", tmp);
 		/* mkdtemp makes it 0700: only this user reaches rte_vhost's sockets. */
 		if (mkdtemp(g_gate.dir) == NULL) {
