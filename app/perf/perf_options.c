@@ -120,8 +120,8 @@ usage(const char *prog)
 	       "  --poll-modes LIST     poll,adaptive,interrupt,auto or all (default all); poll,\n"
 	       "                        the baseline, is measured first in any case\n"
 	       "  --seconds N           idle CPU and loaded periods per mode (default 3)\n"
-	       "  --samples N           first-request-after-idle samples per mode, >= 10\n"
-	       "                        (default 200)\n"
+	       "  --samples N           idle: first-request-after-idle samples per mode; ctl: round\n"
+	       "                        trips per measure (>= 10, default 200)\n"
 	       "  --idle-us N           adaptive mode's idle_us (default 1000)\n"
 	       "test paced only (EAL arguments first, then --; also --vms (first count),\n"
 	       "--mem, --volume, --backing, --poll-modes, --idle-us, --csv, --json):\n"
@@ -399,6 +399,10 @@ perf_options_print(const struct perf_options *o)
 	       "(auto)");
 	if (strcmp(o->test, "engine") == 0)
 		return;
+	if (strcmp(o->test, "ctl") == 0) {
+		printf("#   samples:       %u per measure\n", o->samples);
+		return;
+	}
 	printf("#   vms:          ");
 	for (i = 0; i < o->nvm_counts; i++)
 		printf(" %u", o->vm_counts[i]);

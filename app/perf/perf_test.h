@@ -24,5 +24,6 @@ extern const struct perf_test perf_test_engine;
 extern const struct perf_test perf_test_ring;
 extern const struct perf_test perf_test_idle;
 extern const struct perf_test perf_test_paced;
+extern const struct perf_test perf_test_ctl;
 
 #endif /* PERF_TEST_H */

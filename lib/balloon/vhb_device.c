@@ -26,6 +26,7 @@
 #include <rte_vhost.h>
 
 #include "vhb_device.h"
+#include "vhb_gate.h"
 #include "vhb_notify.h"
 
 #define VU_PROTOCOL_F_REPLY_ACK	3
@@ -200,29 +201,41 @@ prepare_socket_path(const struct vhb_device *dev)
 static int
 register_socket(struct vhb_device *dev)
 {
+	char vpath[sizeof(dev->vhost_path)];
 	uint64_t pf = 0;
 	int rc;
 
 	rc = prepare_socket_path(dev);
 	if (rc != 0)
 		return rc;
-	if (rte_vhost_driver_register(dev->path, 0) != 0)
+	/* rte_vhost serves a private socket; the gate the public one (vhb_gate.h). */
+	rc = vhb_gate_path_get(vpath, sizeof(vpath));
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&g_reg_lock);	/* vhb_device_by_vhost_path() reads it */
+	memcpy(dev->vhost_path, vpath, sizeof(vpath));
+	pthread_mutex_unlock(&g_reg_lock);
+	if (rte_vhost_driver_register(dev->vhost_path, 0) != 0)
 		return -EIO;
 	dev->registered = true;
 	/* Setting features also tells rte_vhost this is not its built-in net device. */
-	if (rte_vhost_driver_set_features(dev->path, vhb_features_virtio(dev->features_offered)) != 0)
+	if (rte_vhost_driver_set_features(dev->vhost_path,
+					   vhb_features_virtio(dev->features_offered)) != 0)
 		return -EIO;
-	if (rte_vhost_driver_get_protocol_features(dev->path, &pf) != 0)
+	if (rte_vhost_driver_get_protocol_features(dev->vhost_path, &pf) != 0)
 		return -EIO;
 	/* CONFIG is required by QEMU when config_size > 0; SLAVE_REQ for config changes. */
 	pf |= (1ULL << VU_PROTOCOL_F_CONFIG) | (1ULL << VU_PROTOCOL_F_SLAVE_REQ) |
 		(1ULL << VU_PROTOCOL_F_REPLY_ACK);
-	if (rte_vhost_driver_set_protocol_features(dev->path, pf) != 0)
+	if (rte_vhost_driver_set_protocol_features(dev->vhost_path, pf) != 0)
 		return -EIO;
-	if (rte_vhost_driver_callback_register(dev->path, &vhb_vhost_ops) != 0)
+	if (rte_vhost_driver_callback_register(dev->vhost_path, &vhb_vhost_ops) != 0)
 		return -EIO;
-	if (rte_vhost_driver_start(dev->path) != 0)
+	if (rte_vhost_driver_start(dev->vhost_path) != 0)
 		return -EIO;
+	rc = vhb_gate_listen(dev);
+	if (rc != 0)
+		return rc;
 	/* The socket exists now: apply the operator's ownership and mode. */
 	if (chmod(dev->path, dev->socket_mode) != 0)
 		return -errno;
@@ -321,8 +334,11 @@ vhb_device_destroy(struct vhb_device *dev)
 	 * Without dev->lock: unregister waits for a running message handler of this
 	 * socket, which may want the lock. After it returns no callback runs for it.
 	 */
+	vhb_gate_unlisten(dev);
 	if (dev->registered)
-		rte_vhost_driver_unregister(dev->path);
+		rte_vhost_driver_unregister(dev->vhost_path);
+	if (dev->vhost_path[0] != '\0')
+		vhb_gate_path_put();
 	if (__atomic_load_n(&dev->vid, __ATOMIC_RELAXED) >= 0)
 		vhb_device_unbind_vid(dev);
 	/* unregister closed the socket's connections without destroy_connection calls. */
@@ -347,6 +363,19 @@ vhb_device_destroy(struct vhb_device *dev)
 	pthread_mutex_destroy(&dev->lock);
 	rte_free(dev);
 	return 0;
+}
+
+struct vhb_device *
+vhb_device_by_vhost_path(const char *path)
+{
+	struct vhb_device *dev;
+
+	pthread_mutex_lock(&g_reg_lock);
+	TAILQ_FOREACH(dev, &g_devices, next)
+		if (dev->vhost_path[0] != '\0' && strcmp(dev->vhost_path, path) == 0)
+			break;
+	pthread_mutex_unlock(&g_reg_lock);
+	return dev;
 }
 
 struct vhb_device *

@@ -55,10 +55,14 @@ struct vhb_ctl_counters {
 	uint64_t get_config, set_config, config_changes_sent, guest_errors;
 };
 
+struct vhb_gate_listener;
+
 struct vhb_device {
 	TAILQ_ENTRY(vhb_device) next;
 	char name[64];
-	char path[108];
+	char path[108];			/* the public socket (the gate's, vhb_gate.c) */
+	char vhost_path[108];		/* the private socket rte_vhost serves */
+	struct vhb_gate_listener *gate;	/* the gate's listener of path; NULL: none */
 	uint64_t features_offered;	/* balloon bits */
 	uint32_t stats_interval_s;	/* atomic */
 	int socket_gid;
@@ -111,6 +115,8 @@ struct vhb_device {
  * liveness probe) never disturbs the frontend being served.
  */
 struct vhb_device *vhb_device_by_vid(int vid);
+/* The device whose private socket (vhost_path) rte_vhost serves at path. */
+struct vhb_device *vhb_device_by_vhost_path(const char *path);
 void vhb_device_conn_add(struct vhb_device *dev, int vid);
 void vhb_device_conn_del(int vid);
 bool vhb_device_is_frontend(const struct vhb_device *dev, int vid);
