@@ -921,16 +921,34 @@ sweep_stale(const char *tmp)
 	closedir(d);
 }
 
+/*
+ * Where the private directory goes: the process's runtime directory ($XDG_RUNTIME_DIR:
+ * the packaged unit's /run/vhost-balloon, writable under its read-only file system),
+ * else $TMPDIR, else /tmp; the first that is an absolute, short (sun_path), writable
+ * directory.
+ */
+static const char *
+private_base(void)
+{
+	const char *env[] = { getenv("XDG_RUNTIME_DIR"), getenv("TMPDIR") };
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(env); i++)
+		if (env[i] != NULL && env[i][0] == '/' && strlen(env[i]) <= 48 &&
+		    access(env[i], W_OK | X_OK) == 0)
+			return env[i];
+	return "/tmp";
+}
+
 int
 vhb_gate_path_get(char *path, size_t len)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp;
 	int n, rc = 0;
 
 	pthread_mutex_lock(&g_gate.lock);
 	if (g_gate.path_users == 0) {
-		if (tmp == NULL || tmp[0] != '/' || strlen(tmp) > 48)
-			tmp = "/tmp";
+		tmp = private_base();
 		if (!g_gate.swept) {
 			sweep_stale(tmp);
 			g_gate.swept = true;
