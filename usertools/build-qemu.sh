@@ -48,9 +48,8 @@ if [ ! -f "$bpo" ]; then
 	SRC
 	apt-get update -qq
 fi
-if ! ls /var/lib/apt/lists/*bookworm-backports_main_source_Sources* >/dev/null 2>&1; then
-	apt-get update -qq
-fi
+sources() { compgen -G '/var/lib/apt/lists/*bookworm-backports_main_source_Sources*' | head -n 1; }
+[ -n "$(sources)" ] || apt-get update -qq
 
 log "installing build packages"
 apt-get install -y -qq --no-install-recommends -t bookworm-backports meson python3-pycotap >/dev/null
@@ -63,7 +62,7 @@ log "meson $(meson --version)"
 # The orig tarball, checked against the sha256 in the Sources index.
 mkdir -p "$SRCDIR"
 cd "$SRCDIR"
-index=$(ls /var/lib/apt/lists/*bookworm-backports_main_source_Sources* | head -n 1)
+index=$(sources)
 want=$(awk -v ver="$QEMU_DEBVER" -v f="$ORIG" '
 	/^Package: / { pkg = $2 } /^Version: / { v = $2 }
 	/^Checksums-Sha256:/ { in_sum = 1; next } /^[^ ]/ { in_sum = 0 }

@@ -55,7 +55,7 @@ def cache_dir():
     return os.environ.get("VHB_CACHE", "/var/cache/vhost-balloon")
 
 
-def find_qemu(root):
+def find_qemu():
     """The QEMU of usertools/build-qemu.sh (VHB_QEMU overrides), or skip."""
     q = os.environ.get("VHB_QEMU")
     if q:
@@ -98,8 +98,7 @@ def free_hugepages():
 class Guest:
     """One QEMU with the test guest; commands over its serial console (QEMU's stdio)."""
 
-    def __init__(self, env, name, sock, backing, mem=GUEST_MEM, num_vqs=4, vq_size=128):
-        self.vq_size = vq_size
+    def __init__(self, env, name, sock, backing, mem=GUEST_MEM, num_vqs=4):
         self.name = name
         self.backing = backing
         self.hugedir = env.hugedir
@@ -117,7 +116,7 @@ class Guest:
                 "-smp", "1", "-m", str(mem // MiB), "-object", memobj,
                 "-chardev", "socket,id=vb,path=%s" % sock,
                 "-device", "vhost-user-device-pci,chardev=vb,virtio-id=5,num_vqs=%d,"
-                "vq_size=%d,config_size=16" % (num_vqs, self.vq_size),
+                "vq_size=128,config_size=16" % num_vqs,
                 "-kernel", os.path.join(env.guest, "vmlinuz"),
                 "-initrd", os.path.join(env.guest, "initramfs.gz"),
                 "-append", "console=ttyS0 quiet panic=0",
@@ -161,20 +160,13 @@ class Guest:
     def boot(self, nth=1):
         """Wait for the nth VHB-READY (1: first boot, 2: after one reboot, ...)."""
         end = time.monotonic() + BOOT_S
-        while True:
-            with self.cond:
-                n = len(re.findall(r"^VHB-READY", self.buf, re.M))
-            if n >= nth:
-                return
-            self.wait_text(r"^VHB-READY", max(1, end - time.monotonic()),
-                           start=self._ready_pos(n))
-
-    def _ready_pos(self, n):
         with self.cond:
-            pos = 0
-            for _ in range(n):
-                pos = self.buf.index("VHB-READY", pos) + 1
-            return pos
+            while len(re.findall(r"^VHB-READY", self.buf, re.M)) < nth:
+                left = end - time.monotonic()
+                if left <= 0 or (self.p.poll() is not None and not self.reader.is_alive()):
+                    raise TimeoutError("%s: boot %d not finished (QEMU %s)" %
+                                       (self.name, nth, self.p.poll()))
+                self.cond.wait(min(left, 1))
 
     def sh(self, cmd, timeout=180):
         """Run a shell command in the guest: (status, output)."""
@@ -450,12 +442,20 @@ def case_reporting(env):
     host1 = g.host_bytes()
     rep1 = env.counters("vm1")["report_bytes_released"]
     g.ok("rm /tmp/big")
+    # One report request carries up to 128 MiB: the host sees its releases while they run,
+    # the counters when the request is done. Wait for both (host first, then counters).
+    last = {}
+
+    def reported():
+        last["host"] = g.host_bytes()
+        last["rep"] = env.counters("vm1")["report_bytes_released"]
+        shrink = host1 - last["host"]
+        return shrink >= 64 * MiB and last["rep"] - rep1 >= shrink
     try:
-        wait_for(lambda: host1 - g.host_bytes() >= 64 * MiB, 120, "freed memory reported")
+        wait_for(reported, 120, "freed memory reported")
     except TimeoutError:
         pass
-    host2 = g.host_bytes()
-    rep2 = env.counters("vm1")["report_bytes_released"]
+    host2, rep2 = last["host"], last["rep"]
     check(host1 - host2 >= 64 * MiB,
           "128 MiB freed in the guest: host RAM file shrank by %d MiB" % ((host1 - host2) // MiB))
     check(rep2 - rep1 >= host1 - host2,
@@ -517,7 +517,10 @@ def case_kill(env):
     g = env.start("vm1")
     g.boot()
     env.wait_running("vm1")
+    # More than the guest has free: the inflation cannot finish before the kill.
     target = 192 * MiB
+    free = g.meminfo("MemFree")
+    check(free < target, "target %d MiB > guest's free %d MiB" % (target // MiB, free // MiB))
     env.cmd("set target vm1 %dK" % (target // 1024))
     wait_for(lambda: 0 < env.dev("vm1")["actual_bytes"] < target or None, SETTLE_S,
              "inflation under way")
@@ -583,7 +586,7 @@ def main():
         print(__doc__)
         return 2
     root, daemon, case, backing = sys.argv[1:]
-    qemu = find_qemu(root)
+    qemu = find_qemu()
     guest = find_guest(root)
     fn, sockets = CASES[case]
     if backing == "hugetlbfs":
