@@ -123,5 +123,8 @@ make -C build install >build/install.log 2>&1 || { tail -n 40 build/install.log 
 	exit 1
 }
 echo "$QEMU_DEBVER user_creatable vhost-user-device" > "$PREFIX/.complete"
+# The build tree is 1.4 GB; the tarball stays for a rebuild.
+cd "$SRCDIR"
+rm -rf "$src"
 log "installed $PREFIX"
 echo "$PREFIX"
