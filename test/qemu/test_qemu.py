@@ -8,7 +8,7 @@ so that every page the backend releases shows as a block less in QEMU's memory f
 Cases:
   inflate    inflate and deflate to targets; the guest's /proc/vmstat balloon counters,
              `actual` and the backend's count agree; the host memory returned equals what
-             the backend says it released; the guest's data intact afterwards
+             the backend says it regained; the guest's data intact afterwards
   stats      the guest's memory statistics in `show stats` and in telemetry
   reporting  memory the guest frees comes back to the host (free page reporting)
   oom        the guest allocates past what the balloon left it: deflate-on-OOM, no kill
@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,9 +34,8 @@ import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "app"))
-import test_daemon as td  # noqa: E402  (Ctl, telemetry, wait_for, check)
-
-from test_daemon import Ctl, check, telemetry, wait_for  # noqa: E402
+from apptest import Ctl, Daemon, check, failures, remove_eal_dirs, wait_for  # noqa: E402
+from test_daemon import telemetry  # noqa: E402
 
 MiB = 1 << 20
 GUEST_MEM = 256 * MiB
@@ -247,17 +245,14 @@ class Env:
         self.hugedir = hugetlbfs_mount() if backing == "hugetlbfs" else None
         self.prefix = "vhb-qemu-%d" % os.getpid()
         self.run_dir = os.path.join(self.root, "run")
-        self.dlog = open(os.path.join(self.root, "daemon.log"), "w+")
-        args = [daemon, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci",
-                "--file-prefix", self.prefix, "--", "--run-dir", self.run_dir,
-                "--control", "ctl.sock", "--stats-interval", "1"]
+        args = ["--control", "ctl.sock", "--stats-interval", "1"]
         for s in sockets:
             args += ["--socket", s]
-        self.d = subprocess.Popen(args, stdout=self.dlog, stderr=subprocess.STDOUT)
+        self.d = Daemon(daemon, self.prefix, self.run_dir, args,
+                        os.path.join(self.root, "daemon.log"))
+        if not self.d.wait_ready():
+            raise RuntimeError("daemon exited %s" % self.d.p.returncode)
         ctl = os.path.join(self.run_dir, "ctl.sock")
-        wait_for(lambda: os.path.exists(ctl) or self.d.poll() is not None, 30, "control socket")
-        if self.d.poll() is not None:
-            raise RuntimeError("daemon exited %s" % self.d.returncode)
         self.c = Ctl(ctl)
         self.vms = []
 
@@ -307,17 +302,9 @@ class Env:
         for g in self.vms:
             g.stop()
         self.c.close()
-        if self.d.poll() is None:
-            self.d.send_signal(signal.SIGTERM)
-            try:
-                rc = self.d.wait(30)
-            except subprocess.TimeoutExpired:
-                self.d.kill()
-                rc = self.d.wait()
-            check(rc == 0, "daemon exits 0 on SIGTERM (got %s)" % rc)
-        self.dlog.seek(0)
-        text = self.dlog.read()
-        if failed or td.failures or os.environ.get("VHB_KEEP_LOGS"):
+        self.d.stop()
+        text = self.d.log_text()
+        if failed or failures() or os.environ.get("VHB_KEEP_LOGS"):
             print("---- daemon log (tail) ----\n" + text[-5000:])
             for g in self.vms:
                 with g.cond:
@@ -325,9 +312,7 @@ class Env:
             print("logs kept in " + self.root)
         else:
             shutil.rmtree(self.root, ignore_errors=True)
-        for base in ("/var/run/dpdk", os.environ.get("XDG_RUNTIME_DIR", "") + "/dpdk",
-                     "/tmp/dpdk"):
-            shutil.rmtree(os.path.join(base, self.prefix), ignore_errors=True)
+        remove_eal_dirs(self.prefix)
 
 
 def balloon_agrees(env, g, what):
@@ -341,14 +326,24 @@ def balloon_agrees(env, g, what):
 
 
 def released_matches(env, g, before_host, before_rel, what):
-    """Host memory returned (QEMU's RAM file) equals what the backend says it released."""
+    """Host memory returned (QEMU's RAM file) equals what the backend says it regained and,
+    RAM being preallocated, what it asked to release; its host_resident is the file's size."""
     d = env.dev(g.name)
     host = g.host_bytes()
-    check(before_host - host == d["released_bytes"] - before_rel,
-          "%s %s: host RAM file shrank by %d KiB, backend released %d KiB" %
+    check(before_host - host == d["regained_bytes"] - before_rel[0] ==
+          d["release_asked_bytes"] - before_rel[1],
+          "%s %s: host RAM file shrank by %d KiB, backend regained %d KiB, asked %d KiB" %
           (g.name, what, (before_host - host) // 1024,
-           (d["released_bytes"] - before_rel) // 1024))
-    return host, d["released_bytes"]
+           (d["regained_bytes"] - before_rel[0]) // 1024,
+           (d["release_asked_bytes"] - before_rel[1]) // 1024))
+    check(d["host_resident_bytes"] == host,
+          "%s %s: backend's host_resident %d KiB = RAM file %d KiB" %
+          (g.name, what, d["host_resident_bytes"] // 1024, host // 1024))
+    return host, (d["regained_bytes"], d["release_asked_bytes"])
+
+
+def released(d):
+    return d["regained_bytes"], d["release_asked_bytes"]
 
 
 # ---- the cases ----
@@ -362,7 +357,7 @@ def case_inflate(env):
     g.ok("memfill fill /tmp/keep 32 7")
     print("guest: MemTotal %d MiB, MemFree %d MiB" %
           (g.meminfo("MemTotal") // MiB, g.meminfo("MemFree") // MiB))
-    host0, rel0 = g.host_bytes(), env.dev("vm1")["released_bytes"]
+    host0, rel0 = g.host_bytes(), released(env.dev("vm1"))
     check(host0 == GUEST_MEM, "RAM preallocated on the host (%d MiB)" % (host0 // MiB))
     for target in (64 * MiB, 128 * MiB):
         env.settle("vm1", target)
@@ -373,11 +368,11 @@ def case_inflate(env):
     balloon_agrees(env, g, "deflated to 32 MiB")
     d = env.dev("vm1")
     grown = g.host_bytes() - host0
-    check(d["released_bytes"] == rel0 and 0 <= grown <= 96 * MiB,
+    check(released(d) == rel0 and 0 <= grown <= 96 * MiB,
           "deflate to 32 MiB: nothing released (%d KiB), host RAM file grew by %d KiB <= 96 MiB"
-          % ((d["released_bytes"] - rel0) // 1024, grown // 1024))
+          % ((d["release_asked_bytes"] - rel0[1]) // 1024, grown // 1024))
     d = env.dev("vm1")
-    check(d["released_bytes"] > 0, "host memory released (%d MiB)" % (d["released_bytes"] // MiB))
+    check(d["regained_bytes"] > 0, "host memory regained (%d MiB)" % (d["regained_bytes"] // MiB))
     if env.backing == "memfd":
         check(GUEST_MEM - g.host_bytes() >= 32 * MiB,
               "memfd: at least the 32 MiB balloon is off the host (%d MiB)" %
@@ -430,18 +425,18 @@ def case_reporting(env):
     last = [-1]
 
     def settled():
-        v = env.counters("vm1")["report_bytes_released"]
+        v = env.counters("vm1")["report_bytes_regained"]
         same = v == last[0] and v > 0
         last[0] = v
         return same
     wait_for(lambda: (time.sleep(3), settled())[1], 120, "boot-time reporting settles")
-    rep0 = env.counters("vm1")["report_bytes_released"]
+    rep0 = env.counters("vm1")["report_bytes_regained"]
     check(rep0 > 0, "boot: guest reported free memory, %d MiB released" % (rep0 // MiB))
     check(GUEST_MEM - g.host_bytes() >= rep0 // 2,
           "boot: host RAM file holds %d MiB of %d" % (g.host_bytes() // MiB, GUEST_MEM // MiB))
     g.ok("memfill fill /tmp/big 128 3")
     host1 = g.host_bytes()
-    rep1 = env.counters("vm1")["report_bytes_released"]
+    rep1 = env.counters("vm1")["report_bytes_regained"]
     g.ok("rm /tmp/big")
     # One report request carries up to 128 MiB: the host sees its releases while they run,
     # the counters when the request is done. Wait for both (host first, then counters).
@@ -449,7 +444,7 @@ def case_reporting(env):
 
     def reported():
         last["host"] = g.host_bytes()
-        last["rep"] = env.counters("vm1")["report_bytes_released"]
+        last["rep"] = env.counters("vm1")["report_bytes_regained"]
         shrink = host1 - last["host"]
         return shrink >= 64 * MiB and last["rep"] - rep1 >= shrink
     try:
@@ -496,7 +491,7 @@ def case_reboot(env):
     env.wait_running("vm1")
     env.settle("vm1", 64 * MiB)
     balloon_agrees(env, g, "before reboot")
-    rel0 = env.dev("vm1")["released_bytes"]
+    rel0 = env.dev("vm1")["release_asked_bytes"]
     g.p.stdin.write(b"r reboot -f\n")
     g.p.stdin.flush()
     g.boot(2)
@@ -504,8 +499,8 @@ def case_reboot(env):
     # The new driver starts with an empty balloon and inflates to the target still set.
     d = env.settle("vm1", 64 * MiB)
     balloon_agrees(env, g, "after reboot")
-    check(d["released_bytes"] > rel0, "released again after the reboot (%d -> %d MiB)" %
-          (rel0 // MiB, d["released_bytes"] // MiB))
+    check(d["release_asked_bytes"] > rel0, "released again after the reboot (%d -> %d MiB)" %
+          (rel0 // MiB, d["release_asked_bytes"] // MiB))
     g.ok("memfill fill /tmp/keep 32 4")
     env.settle("vm1", 128 * MiB)
     balloon_agrees(env, g, "inflated after reboot")
@@ -609,7 +604,7 @@ def main():
         print("FAIL: %s: %s" % (type(e).__name__, e))
     finally:
         env.close(failed)
-    bad = failed or td.failures
+    bad = failed or failures()
     print("test_qemu %s %s: %s" % (case, backing, "all passed" if not bad else "FAILED"))
     return 1 if bad else 0
 
