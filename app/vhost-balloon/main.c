@@ -88,9 +88,10 @@ vhbd_daemon_add_vm(struct vhbd_daemon *d, const struct vhbd_vm *vm, char *err, s
 		nvqs = 2 + ((in.features_offered >> VHB_F_STATS_VQ) & 1) +
 			((in.features_offered >> VHB_F_REPORTING) & 1);
 		VHBD_LOG(INFO, "VM %s: listening on %s; QEMU: -chardev socket,id=%s,path=%s "
-			"-device vhost-user-test-device-pci,chardev=%s,virtio-id=5,num_vqs=%u,"
-			"vq_size=128,config_size=%u", vm->name, path, vm->name, path, vm->name,
-			nvqs, VHB_CONFIG_SIZE);
+			"-device vhost-user-device-pci,chardev=%s,virtio-id=5,num_vqs=%u,"
+			"vq_size=128,config_size=%u (QEMU 10.0 made user-creatable; later QEMU: "
+			"vhost-user-test-device-pci; docs/qemu.md)", vm->name, path, vm->name, path,
+			vm->name, nvqs, VHB_CONFIG_SIZE);
 	}
 	return 0;
 }

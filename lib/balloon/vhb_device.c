@@ -126,9 +126,9 @@ log_qemu_options(const struct vhb_device *dev)
 			n += (size_t)snprintf(feat + n, sizeof(feat) - RTE_MIN(n, sizeof(feat)),
 					      "%s%s", n ? "," : "", vhb_feature_name(b));
 	VHB_LOG(INFO, dev, "%s: socket %s offers %s; QEMU: -chardev socket,id=c0,path=%s "
-		"-device vhost-user-test-device-pci,chardev=c0,virtio-id=5,num_vqs=%u,"
-		"config_size=%u (QEMU 10.0/10.1 without it: vhost-user-device-pci, patched "
-		"user-creatable); guest RAM must be shared (memory-backend-memfd,share=on or "
+		"-device vhost-user-device-pci,chardev=c0,virtio-id=5,num_vqs=%u,"
+		"config_size=%u (QEMU 10.0/10.1: made user-creatable, docs/qemu.md; later QEMU: "
+		"vhost-user-test-device-pci); guest RAM must be shared (memory-backend-memfd,share=on or "
 		"memory-backend-file,share=on)", dev->name, dev->path, feat, dev->path,
 		vhb_features_num_vqs(dev->features_offered), VHB_CONFIG_SIZE);
 }
