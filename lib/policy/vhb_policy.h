@@ -171,8 +171,9 @@ struct vhb_policy_host_out {
 };
 
 /**
- * Decide every VM's target. Pure: reads p, host and the VMs' inputs and state, writes the VMs'
- * state and outputs and *out; now_ns is any monotonic clock the caller keeps consistent.
+ * Decide every VM's target. Pure: reads p, host, the VMs' inputs and state and the previous
+ * verdict in *out (zeroed before the first call), writes the VMs' state and outputs and *out;
+ * now_ns is any monotonic clock the caller keeps consistent.
  */
 void vhb_policy_decide(const struct vhb_policy_params *p, const struct vhb_policy_host *host,
 	struct vhb_policy_vm *vms, unsigned int n, uint64_t now_ns,

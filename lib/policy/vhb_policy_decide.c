@@ -122,6 +122,12 @@ mib(uint64_t b)
 	return b / MiB;
 }
 
+static double
+mibf(uint64_t b)
+{
+	return (double)b / (double)MiB;
+}
+
 /* Guest size the current target leaves. */
 static uint64_t
 guest_size(const struct vhb_policy_vm *v)
@@ -221,12 +227,12 @@ vm_own(const struct vhb_policy_params *p, struct vhb_policy_vm *v, uint64_t now_
 
 	if (size < v->min) {
 		set_size(v, VHB_POLICY_GIVE_BACK, v->min, now_ns);
-		reason(v, "below its min %" PRIu64 " MiB: raised to it", mib(v->min));
+		reason(v, "below its min %.1f MiB: raised to it", mibf(v->min));
 		return true;
 	}
 	if (size > v->max) {
 		set_size(v, VHB_POLICY_RECLAIM, v->max, now_ns);
-		reason(v, "above its max %" PRIu64 " MiB: lowered to it", mib(v->max));
+		reason(v, "above its max %.1f MiB: lowered to it", mibf(v->max));
 		return true;
 	}
 	if (!v->pressure)
@@ -234,23 +240,23 @@ vm_own(const struct vhb_policy_params *p, struct vhb_policy_vm *v, uint64_t now_
 	v->st.hold_until_ns = now_ns + (uint64_t)p->hold_s * NS;
 	if (size >= v->max) {
 		v->action = VHB_POLICY_HOLD;
-		reason(v, "guest pressure, but already at its max %" PRIu64 " MiB", mib(v->max));
+		reason(v, "guest pressure, but already at its max %.1f MiB", mibf(v->max));
 		return true;
 	}
 	more = max_u64(p->deflate, v->avail < v->reserve ? v->reserve - v->avail : 0);
 	more = min_u64(page_up(more), v->max - size);
 	set_size(v, VHB_POLICY_DEFLATE, size + more, now_ns);
 	if (v->swap_in_delta >= p->swap_in && p->swap_in != 0)
-		reason(v, "guest pressure: swap-in +%" PRIu64 " KiB: deflated %" PRIu64 " MiB",
-			v->swap_in_delta >> 10, mib(more));
+		reason(v, "guest pressure: swap-in +%" PRIu64 " KiB: deflated %.1f MiB",
+			v->swap_in_delta >> 10, mibf(more));
 	else if (v->majflt_delta >= p->major_faults && p->major_faults != 0)
-		reason(v, "guest pressure: %" PRIu64 " major faults: deflated %" PRIu64 " MiB",
-			v->majflt_delta, mib(more));
+		reason(v, "guest pressure: %" PRIu64 " major faults: deflated %.1f MiB",
+			v->majflt_delta, mibf(more));
 	else if (v->avail < v->reserve)
-		reason(v, "guest pressure: available %" PRIu64 " MiB < reserve %" PRIu64
-			" MiB: deflated %" PRIu64 " MiB", mib(v->avail), mib(v->reserve), mib(more));
+		reason(v, "guest pressure: available %.1f MiB < reserve %.1f MiB: deflated "
+			"%.1f MiB", mibf(v->avail), mibf(v->reserve), mibf(more));
 	else
-		reason(v, "guest pressure: OOM kill: deflated %" PRIu64 " MiB", mib(more));
+		reason(v, "guest pressure: OOM kill: deflated %.1f MiB", mibf(more));
 	return true;
 }
 
@@ -270,29 +276,28 @@ not_squeezable(const struct vhb_policy_params *p, struct vhb_policy_vm *v, uint6
 		reason(v, "guest pressure: not squeezed for %" PRIu64 " s",
 			(v->st.hold_until_ns - now_ns + NS - 1) / NS);
 	else if (v->actual != v->target)
-		reason(v, "waiting for the guest: balloon %" PRIu64 " of %" PRIu64 " MiB",
-			mib(v->actual), mib(v->target));
+		reason(v, "waiting for the guest: balloon %.1f of %.1f MiB",
+			mibf(v->actual), mibf(v->target));
 	else if (v->stats_updates == v->st.change_updates)
 		reason(v, "waiting for statistics after the last step");
 	else if (v->spare == 0 && guest_size(v) <= v->min)
-		reason(v, "at its min %" PRIu64 " MiB", mib(v->min));
+		reason(v, "at its min %.1f MiB", mibf(v->min));
 	else if (v->spare == 0)
-		reason(v, "no spare memory: available %" PRIu64 " MiB, reserve %" PRIu64 " MiB",
-			mib(v->avail), mib(v->reserve));
+		reason(v, "no spare memory: available %.1f MiB, reserve %.1f MiB",
+			mibf(v->avail), mibf(v->reserve));
 	else
 		return false;
 	return true;
 }
 
-/* Most one step may take from v: the step, smaller for busier guests, never past spare. */
+/*
+ * Most one step may take from v: the step scaled by how idle the guest is (spare share of its
+ * size), so idler guests are squeezed faster; never past its spare memory.
+ */
 static uint64_t
 step_cap(const struct vhb_policy_params *p, const struct vhb_policy_vm *v)
 {
-	double f = 2.0 * idleness(v);
-
-	if (f > 1.0)
-		f = 1.0;
-	return page_down(min_u64(v->spare, (uint64_t)((double)p->step * f)));
+	return page_down(min_u64(v->spare, (uint64_t)((double)p->step * idleness(v))));
 }
 
 /*
@@ -347,10 +352,12 @@ vhb_policy_decide(const struct vhb_policy_params *p, const struct vhb_policy_hos
 	struct vhb_policy_host_out *out)
 {
 	bool psi_short, decided[n > 0 ? n : 1], open[n > 0 ? n : 1];
+	enum vhb_policy_host_state prev;
 	uint64_t mid, left, give, take, size;
 	struct vhb_policy_vm *v;
 	unsigned int i, j, best;
 
+	prev = out->state;
 	memset(out, 0, sizeof(*out));
 	out->low = p->host_low != 0 ? p->host_low : host->mem_total / 10;
 	out->high = p->host_high != 0 ? p->host_high : host->mem_total / 5;
@@ -362,10 +369,18 @@ vhb_policy_decide(const struct vhb_policy_params *p, const struct vhb_policy_hos
 	if (!host->meminfo_ok) {
 		out->state = VHB_POLICY_HOST_UNKNOWN;
 		snprintf(out->reason, sizeof(out->reason), "host memory unknown: nothing squeezed");
-	} else if (host->mem_available < out->low || psi_short) {
+	} else if (host->mem_available < out->low || psi_short ||
+			(prev == VHB_POLICY_HOST_SHORT && host->mem_available < mid)) {
+		/* Short until the middle of the watermarks: a reclaim that started goes on
+		 * past the low watermark, so the next dip does not start it again at once.
+		 */
 		out->state = VHB_POLICY_HOST_SHORT;
 		out->need = page_up(mid > host->mem_available ? mid - host->mem_available : p->step);
-		if (host->mem_available < out->low)
+		if (host->mem_available >= out->low && !psi_short)
+			snprintf(out->reason, sizeof(out->reason), "short: available %" PRIu64
+				" MiB, reclaiming up to %" PRIu64 " MiB: reclaim %" PRIu64 " MiB",
+				mib(host->mem_available), mib(mid), mib(out->need));
+		else if (host->mem_available < out->low)
 			snprintf(out->reason, sizeof(out->reason), "short: available %" PRIu64
 				" MiB < low %" PRIu64 " MiB: reclaim %" PRIu64 " MiB",
 				mib(host->mem_available), mib(out->low), mib(out->need));
@@ -421,8 +436,8 @@ vhb_policy_decide(const struct vhb_policy_params *p, const struct vhb_policy_hos
 				continue;
 			}
 			set_size(v, VHB_POLICY_RECLAIM, guest_size(v) - take, now_ns);
-			reason(v, "host short: took %" PRIu64 " MiB (spare %" PRIu64 " MiB, weight "
-				"%u, idle %u%%)", mib(take), mib(v->spare), v->weight,
+			reason(v, "host short: took %.1f MiB (spare %.1f MiB, weight "
+				"%u, idle %u%%)", mibf(take), mibf(v->spare), v->weight,
 				(unsigned int)(idleness(v) * 100.0));
 		}
 		break;
@@ -444,7 +459,7 @@ vhb_policy_decide(const struct vhb_policy_params *p, const struct vhb_policy_hos
 			size = guest_size(v);
 			v->action = VHB_POLICY_HOLD;
 			if (size >= v->max) {
-				reason(v, "at its max %" PRIu64 " MiB", mib(v->max));
+				reason(v, "at its max %.1f MiB", mibf(v->max));
 				continue;
 			}
 			if (v->st.reclaim_ns != 0 &&
@@ -460,7 +475,7 @@ vhb_policy_decide(const struct vhb_policy_params *p, const struct vhb_policy_hos
 			}
 			left -= give;
 			set_size(v, VHB_POLICY_GIVE_BACK, size + give, now_ns);
-			reason(v, "host has plenty: gave back %" PRIu64 " MiB", mib(give));
+			reason(v, "host has plenty: gave back %.1f MiB", mibf(give));
 		}
 		break;
 	default:

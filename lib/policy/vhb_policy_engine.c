@@ -44,7 +44,7 @@ struct vhb_policy {
 	/* Step only (one thread at a time). */
 	struct vhb_policy_vm *vms, *next;
 	unsigned int nvms, nnext;
-	enum vhb_policy_host_state host_state;
+	struct vhb_policy_host_out verdict;	/* the previous one goes into the next decision */
 	bool host_error_logged;
 	/* Last pass. */
 	struct vhb_policy_vm *snap;
@@ -256,7 +256,7 @@ vhb_policy_step(struct vhb_policy *pol, uint64_t now_ns)
 	struct collect c = { .pol = pol, .real_ns = realtime_ns() };
 	struct vhb_policy_params p;
 	struct vhb_policy_host host;
-	struct vhb_policy_host_out out;
+	enum vhb_policy_host_state prev = pol->verdict.state;
 	struct vhb_policy_vm *v, *tmp;
 	struct vhb_device *dev;
 	unsigned int i;
@@ -281,10 +281,10 @@ vhb_policy_step(struct vhb_policy *pol, uint64_t now_ns)
 	pol->next = tmp;
 	pol->nvms = pol->nnext;
 
-	vhb_policy_decide(&p, &host, pol->vms, pol->nvms, now_ns, &out);
-	if (out.state != pol->host_state)
-		POL_LOG(INFO, "host %s: %s", vhb_policy_host_state_name(out.state), out.reason);
-	pol->host_state = out.state;
+	vhb_policy_decide(&p, &host, pol->vms, pol->nvms, now_ns, &pol->verdict);
+	if (pol->verdict.state != prev)
+		POL_LOG(INFO, "host %s: %s", vhb_policy_host_state_name(pol->verdict.state),
+			pol->verdict.reason);
 
 	for (i = 0; i < pol->nvms; i++) {
 		v = &pol->vms[i];
@@ -312,7 +312,7 @@ vhb_policy_step(struct vhb_policy *pol, uint64_t now_ns)
 	pol->status.targets_set += nset;
 	pol->status.last_ns = now_ns;
 	pol->status.host = host;
-	pol->status.verdict = out;
+	pol->status.verdict = pol->verdict;
 	pthread_mutex_unlock(&pol->lock);
 	return nset;
 }

@@ -68,7 +68,7 @@ apply(struct vhb_policy_vm *v)
 static void
 test_reclaim_split(void)
 {
-	struct vhb_policy_host_out out;
+	struct vhb_policy_host_out out = { .state = VHB_POLICY_HOST_UNKNOWN };
 	struct vhb_policy_vm v[2];
 	struct vhb_policy_host h = host(512 * MiB);
 
@@ -102,7 +102,7 @@ test_reclaim_split(void)
 static void
 test_not_squeezed(void)
 {
-	struct vhb_policy_host_out out;
+	struct vhb_policy_host_out out = { .state = VHB_POLICY_HOST_UNKNOWN };
 	struct vhb_policy_host h = host(256 * MiB);
 	struct vhb_policy_vm v[6];
 
@@ -138,7 +138,7 @@ test_not_squeezed(void)
 static void
 test_pressure(void)
 {
-	struct vhb_policy_host_out out;
+	struct vhb_policy_host_out out = { .state = VHB_POLICY_HOST_UNKNOWN };
 	struct vhb_policy_host h = host(256 * MiB);
 	struct vhb_policy_vm v;
 
@@ -195,7 +195,7 @@ test_pressure(void)
 static void
 test_give_back(void)
 {
-	struct vhb_policy_host_out out;
+	struct vhb_policy_host_out out = { .state = VHB_POLICY_HOST_UNKNOWN };
 	struct vhb_policy_host h = host(2 * GiB + 40 * MiB);
 	struct vhb_policy_vm v[2];
 
@@ -228,7 +228,7 @@ test_give_back(void)
 static void
 test_bounds_and_host(void)
 {
-	struct vhb_policy_host_out out;
+	struct vhb_policy_host_out out = { .state = VHB_POLICY_HOST_UNKNOWN };
 	struct vhb_policy_host h = host(1536 * MiB);
 	struct vhb_policy_vm v[2];
 
@@ -255,6 +255,20 @@ test_bounds_and_host(void)
 	vhb_policy_decide(&P, &h, v, 1, 100 * SEC, &out);
 	CHECK(out.state == VHB_POLICY_HOST_SHORT && strstr(out.reason, "PSI") &&
 	      v[0].action == VHB_POLICY_RECLAIM, "%s", out.reason);
+	/* Hysteresis: a reclaim that started goes on to the middle of the watermarks. */
+	P.psi_some = 0;
+	vm(&v[0], "a", 800 * MiB, 1);
+	h = host(1100 * MiB);
+	out.state = VHB_POLICY_HOST_OK;
+	vhb_policy_decide(&P, &h, v, 1, 100 * SEC, &out);
+	CHECK(out.state == VHB_POLICY_HOST_OK, "above low, not short: %s", out.reason);
+	out.state = VHB_POLICY_HOST_SHORT;
+	vhb_policy_decide(&P, &h, v, 1, 100 * SEC, &out);
+	CHECK(out.state == VHB_POLICY_HOST_SHORT && out.need == 436 * MiB, "still short: %s",
+	      out.reason);
+	h = host(1536 * MiB);
+	vhb_policy_decide(&P, &h, v, 1, 100 * SEC, &out);
+	CHECK(out.state == VHB_POLICY_HOST_OK, "middle reached: %s", out.reason);
 	/* Default watermarks: 10% and 20% of MemTotal. */
 	P.host_low = P.host_high = 0;
 	h = host(1 * GiB);
@@ -273,7 +287,7 @@ static void
 test_converge(void)
 {
 	static const uint64_t ws[3] = { 700 * MiB, 150 * MiB, 400 * MiB };
-	struct vhb_policy_host_out out;
+	struct vhb_policy_host_out out = { .state = VHB_POLICY_HOST_UNKNOWN };
 	struct vhb_policy_host h;
 	struct vhb_policy_vm v[3];
 	unsigned int t, i, changes = 0, last_change = 0, flips = 0;
