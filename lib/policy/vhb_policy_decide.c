@@ -292,12 +292,15 @@ not_squeezable(const struct vhb_policy_params *p, struct vhb_policy_vm *v, uint6
 
 /*
  * Most one step may take from v: the step scaled by how idle the guest is (spare share of its
- * size), so idler guests are squeezed faster; never past its spare memory.
+ * size), so idler guests are squeezed faster, but at least a sixteenth of it so that the last
+ * of the spare memory is reached; never past the spare memory.
  */
 static uint64_t
 step_cap(const struct vhb_policy_params *p, const struct vhb_policy_vm *v)
 {
-	return page_down(min_u64(v->spare, (uint64_t)((double)p->step * idleness(v))));
+	uint64_t cap = max_u64((uint64_t)((double)p->step * idleness(v)), p->step / 16);
+
+	return page_down(min_u64(v->spare, cap));
 }
 
 /*

@@ -46,6 +46,7 @@ struct vhb_policy {
 	unsigned int nvms, nnext;
 	struct vhb_policy_host_out verdict;	/* the previous one goes into the next decision */
 	bool host_error_logged;
+	bool reset;			/* mode changed: start every VM afresh */
 	/* Last pass. */
 	struct vhb_policy_vm *snap;
 	struct vhb_policy_status status;
@@ -92,9 +93,11 @@ vhb_policy_set_mode(struct vhb_policy *pol, enum vhb_policy_mode mode)
 	if (mode != VHB_POLICY_OFF && mode != VHB_POLICY_ADVISORY && mode != VHB_POLICY_ON)
 		return -EINVAL;
 	pthread_mutex_lock(&pol->lock);
-	if (pol->p.mode != mode)
+	if (pol->p.mode != mode) {
 		POL_LOG(INFO, "mode %s (was %s)", vhb_policy_mode_name(mode),
 			vhb_policy_mode_name(pol->p.mode));
+		pol->reset = true;
+	}
 	pol->p.mode = mode;
 	pol->status.mode = mode;
 	pthread_mutex_unlock(&pol->lock);
@@ -262,7 +265,15 @@ vhb_policy_step(struct vhb_policy *pol, uint64_t now_ns)
 	unsigned int i;
 	int ret, nset = 0;
 
-	vhb_policy_get_params(pol, &p);
+	pthread_mutex_lock(&pol->lock);
+	p = pol->p;
+	if (pol->reset) {
+		/* Advisory decisions moved no target: their state would mislead the next ones. */
+		pol->nvms = 0;
+		memset(&pol->verdict, 0, sizeof(pol->verdict));
+		pol->reset = false;
+	}
+	pthread_mutex_unlock(&pol->lock);
 	if (p.mode == VHB_POLICY_OFF)
 		return 0;
 	ret = vhb_policy_read_host(p.meminfo_path, p.psi_path, &host);
