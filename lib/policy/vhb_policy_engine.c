@@ -44,6 +44,7 @@ struct vhb_policy {
 	/* Step only (one thread at a time). */
 	struct vhb_policy_vm *vms, *next;
 	unsigned int nvms, nnext;
+	struct vhb_policy_vm_state *saved;	/* advisory: the state before the decision */
 	struct vhb_policy_host_out verdict;	/* the previous one goes into the next decision */
 	bool host_error_logged;
 	bool reset;			/* mode changed: start every VM afresh */
@@ -64,7 +65,9 @@ vhb_policy_create(const struct vhb_policy_params *p)
 	pol->vms = calloc(POL_MAX_VMS, sizeof(*pol->vms));
 	pol->next = calloc(POL_MAX_VMS, sizeof(*pol->next));
 	pol->snap = calloc(POL_MAX_VMS, sizeof(*pol->snap));
-	if (pol->cfgs == NULL || pol->vms == NULL || pol->next == NULL || pol->snap == NULL)
+	pol->saved = calloc(POL_MAX_VMS, sizeof(*pol->saved));
+	if (pol->cfgs == NULL || pol->vms == NULL || pol->next == NULL || pol->snap == NULL ||
+			pol->saved == NULL)
 		goto fail;
 	pthread_mutex_init(&pol->lock, NULL);
 	pol->status.mode = p->mode;
@@ -84,6 +87,7 @@ vhb_policy_free(struct vhb_policy *pol)
 	free(pol->vms);
 	free(pol->next);
 	free(pol->snap);
+	free(pol->saved);
 	free(pol);
 }
 
@@ -292,7 +296,17 @@ vhb_policy_step(struct vhb_policy *pol, uint64_t now_ns)
 	pol->next = tmp;
 	pol->nvms = pol->nnext;
 
+	for (i = 0; i < pol->nvms; i++)
+		pol->saved[i] = pol->vms[i].st;
 	vhb_policy_decide(&p, &host, pol->vms, pol->nvms, now_ns, &pol->verdict);
+	/*
+	 * Advisory: no target moved, so the step bookkeeping stays as it was (the next pass
+	 * does not wait for the guest); the signals and the direction (logged once) go on.
+	 */
+	for (i = 0; p.mode == VHB_POLICY_ADVISORY && i < pol->nvms; i++) {
+		pol->vms[i].st.change_updates = pol->saved[i].change_updates;
+		pol->vms[i].st.reclaim_ns = pol->saved[i].reclaim_ns;
+	}
 	if (pol->verdict.state != prev)
 		POL_LOG(INFO, "host %s: %s", vhb_policy_host_state_name(pol->verdict.state),
 			pol->verdict.reason);
