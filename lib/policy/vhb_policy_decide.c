@@ -371,7 +371,7 @@ vhb_policy_decide(const struct vhb_policy_params *p, const struct vhb_policy_hos
 	mid = out->low + (out->high - out->low) / 2;
 	if (!host->meminfo_ok) {
 		out->state = VHB_POLICY_HOST_UNKNOWN;
-		snprintf(out->reason, sizeof(out->reason), "host memory unknown: nothing squeezed");
+		snprintf(out->reason, sizeof(out->reason), "memory unknown (meminfo unreadable): nothing squeezed");
 	} else if (host->mem_available < out->low || psi_short ||
 			(prev == VHB_POLICY_HOST_SHORT && host->mem_available < mid)) {
 		/* Short until the middle of the watermarks: a reclaim that started goes on

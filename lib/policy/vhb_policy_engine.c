@@ -308,8 +308,7 @@ vhb_policy_step(struct vhb_policy *pol, uint64_t now_ns)
 		pol->vms[i].st.reclaim_ns = pol->saved[i].reclaim_ns;
 	}
 	if (pol->verdict.state != prev)
-		POL_LOG(INFO, "host %s: %s", vhb_policy_host_state_name(pol->verdict.state),
-			pol->verdict.reason);
+		POL_LOG(INFO, "host %s", pol->verdict.reason);
 
 	for (i = 0; i < pol->nvms; i++) {
 		v = &pol->vms[i];
