@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Telemetry /vhost_balloon/policy: the mode, the host's signals and verdict, and per VM (a dict
- * keyed by VM name) its signals, the target chosen and why. Served from the last pass's
- * snapshot; the engine attached with vhb_policy_telemetry_attach() is used under tel_lock, so
- * detaching before vhb_policy_free() is enough.
+ * Telemetry, served from the last pass's snapshot:
+ *   /vhost_balloon/policy          the mode, the host's signals and verdict, and per VM (a dict
+ *                                  keyed by VM name) the action, target now, target chosen
+ *                                  and why
+ *   /vhost_balloon/policy,<name>   one VM: its signals too
+ * Telemetry replies are at most 16 KiB in DPDK 22.11: the summary holds a few dozen VMs, the
+ * per-VM endpoint any. The engine attached with vhb_policy_telemetry_attach() is used under
+ * tel_lock, so detaching before vhb_policy_free() is enough.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <rte_common.h>
 #include <rte_telemetry.h>
@@ -61,6 +66,18 @@ vm_dict(const struct vhb_policy_vm *v, struct rte_tel_data *d)
 	return 0;
 }
 
+/* The summary of one VM in /vhost_balloon/policy. */
+static int
+vm_brief(const struct vhb_policy_vm *v, struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "action", vhb_policy_action_name(v->action));
+	rte_tel_data_add_dict_u64(d, "target_bytes", v->target);
+	rte_tel_data_add_dict_u64(d, "chosen_target_bytes", v->new_target);
+	rte_tel_data_add_dict_string(d, "reason", v->reason);
+	return 0;
+}
+
 static int
 tel_policy(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -68,9 +85,9 @@ tel_policy(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct vhb_policy_vm *vms;
 	struct rte_tel_data *vd;
 	unsigned int i, n;
+	bool one = params != NULL && params[0] != '\0';
 
 	RTE_SET_USED(cmd);
-	RTE_SET_USED(params);
 	rte_tel_data_start_dict(d);
 	pthread_mutex_lock(&tel_lock);
 	if (tel_pol == NULL) {
@@ -87,6 +104,15 @@ tel_policy(const char *cmd, const char *params, struct rte_tel_data *d)
 	pthread_mutex_unlock(&tel_lock);
 	if (n > TEL_MAX_VMS)
 		n = TEL_MAX_VMS;
+	if (one) {
+		for (i = 0; i < n && strcmp(vms[i].name, params) != 0; i++)
+			;
+		if (i < n)
+			vm_dict(&vms[i], d);
+		free(vms);
+		/* Telemetry answers a negative return with null for the command. */
+		return i < n ? 0 : -ENOENT;
+	}
 	rte_tel_data_add_dict_string(d, "mode", vhb_policy_mode_name(st.mode));
 	rte_tel_data_add_dict_u64(d, "steps", st.steps);
 	rte_tel_data_add_dict_u64(d, "targets_set", st.targets_set);
@@ -107,7 +133,7 @@ tel_policy(const char *cmd, const char *params, struct rte_tel_data *d)
 		vd = rte_tel_data_alloc();
 		if (vd == NULL)
 			break;
-		vm_dict(&vms[i], vd);
+		vm_brief(&vms[i], vd);
 		if (rte_tel_data_add_dict_container(d, vms[i].name, vd, 0) != 0)
 			rte_tel_data_free(vd);
 	}
@@ -117,7 +143,8 @@ tel_policy(const char *cmd, const char *params, struct rte_tel_data *d)
 
 RTE_INIT(vhb_policy_telemetry_init)
 {
+	/* The help text must stay under RTE_TEL_MAX_STRING_LEN (128), or nothing registers. */
 	rte_telemetry_register_cmd("/vhost_balloon/policy", tel_policy,
-		"Balancing policy: mode, host signals and verdict, per VM signals, target, reason. "
-		"No parameters");
+		"Balancing policy: host, per VM action, target, reason. Parameters: VM name "
+		"(optional), for its signals");
 }

@@ -60,15 +60,19 @@ def run(c, d, prefix):
     _, tel = telemetry(prefix, "/vhost_balloon/policy")
     check(tel["mode"] == "advisory" and tel["host_state"] == "short" and
           tel["psi_some_avg10_x100"] == 150, "telemetry policy: mode, host, PSI")
-    ti = tel.get("idle", {})
+    check(set(tel.get("idle", {})) == {"action", "target_bytes", "chosen_target_bytes",
+                                       "reason"}, "telemetry policy: per-VM summary")
+    _, ti = telemetry(prefix, "/vhost_balloon/policy,idle")
     want = {"action", "reason", "guest_mem_bytes", "target_bytes", "chosen_target_bytes",
             "actual_bytes", "min_bytes", "max_bytes", "weight", "reserve_bytes", "spare_bytes",
             "stats_updates", "stats_age_ms", "available_bytes", "free_bytes", "caches_bytes",
             "swap_in_delta_bytes", "major_faults_delta", "pressure"}
     check(want <= set(ti) and ti["min_bytes"] == 128 * MiB and ti["weight"] == 100,
-          "telemetry policy: per-VM signals, bounds, target and reason (%s)"
-          % (want - set(ti)))
-    check(tel.get("busy", {}).get("weight") == 50, "telemetry policy: busy's weight from [vm]")
+          "telemetry policy,idle: signals, bounds, target and reason (%s)" % (want - set(ti)))
+    _, tb = telemetry(prefix, "/vhost_balloon/policy,busy")
+    check(tb.get("weight") == 50, "telemetry policy,busy: its weight from [vm]")
+    _, tn = telemetry(prefix, "/vhost_balloon/policy,nope")
+    check(tn is None, "telemetry policy,nope -> null")
 
     # Errors: structured replies.
     for req, code in (("set policy maybe", "invalid_argument"),
