@@ -23,6 +23,13 @@
 #define VHB_MAX_CHAIN_LEN	64
 #define VHB_BURST_HEADS		8
 
+/*
+ * Devices one process serves: rte_vhost 22.11 watches at most 1024 fds in its one
+ * event thread, and each device takes two (its listening socket and its frontend's
+ * connection), less one for its wake-up pipe. More VMs: a second process.
+ */
+#define VHB_MAX_DEVICES		511
+
 /* Balloon config space: num_pages, actual, free_page_hint_cmd_id, poison_val. */
 #define VHB_CONFIG_SIZE		16
 

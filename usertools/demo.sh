@@ -149,17 +149,17 @@ def table(ctl, title):
     devs = ctl("show devices")["devices"]
     say("%s" % title)
     hdr = ("VM", "state", "guest mem", "page", "target", "actual", "in balloon",
-           "released (total)")
+           "regained (total)", "host holds now")
     rows = [(d["name"], d["state"], mib(d["guest_mem_bytes"]), mib(d["page_size_bytes"])
              if d["page_size_bytes"] >= MiB else "%d KiB" % (d["page_size_bytes"] // 1024),
              mib(d["target_bytes"]), mib(d["actual_bytes"]), mib(d["in_balloon_bytes"]),
-             mib(d["released_bytes"])) for d in devs]
+             mib(d["regained_bytes"]), mib(d["host_resident_bytes"])) for d in devs]
     w = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
     for r in [hdr] + rows:
         say("  " + "  ".join(str(x).rjust(w[i]) if i > 1 else str(x).ljust(w[i])
                              for i, x in enumerate(r)))
-    tot = sum(d["released_bytes"] for d in devs)
-    say("  total released by the backend: %s" % mib(tot))
+    tot = sum(d["regained_bytes"] for d in devs)
+    say("  total regained by the backend (host memory really given back): %s" % mib(tot))
     return devs
 
 
@@ -349,7 +349,7 @@ try:
     after_host = host_free()
     devs = table(ctl, "\nafter inflate:")
     gained = (after_host - before_host) if hugedir else (before_host - after_host)
-    released = sum(x["released_bytes"] for x in devs)
+    released = sum(x["regained_bytes"] for x in devs)
     st = ctl("show stats %s" % names[0])
     say("  guest stats of %s (age %.1f s): %s" % (names[0], st["age_s"], ", ".join(
         "%s %s" % (k, mib(v)) for k, v in st["stats"].items()
@@ -369,9 +369,9 @@ try:
     else:
         say("  host shared memory (memfd): before %s, after inflate %s  (-%s)" % (
             mib(before_host), mib(after_host), mib(max(gained, 0))))
-    say("  backend released: %s of %s asked" % (mib(released), mib(sum(mem // shares[i] for i in range(len(names))))))
+    say("  backend regained: %s of %s asked" % (mib(released), mib(sum(mem // shares[i] for i in range(len(names))))))
     if released < sum(mem // shares[i] for i in range(len(names))):
-        failed.append("the backend released less than the balloon size")
+        failed.append("the backend regained less than the balloon size")
 except StopIteration:          # --policy: its own steps are done
     pass
 except Exception as e:          # report, then still shut down cleanly

@@ -3,6 +3,8 @@
 # build and tests need, only if something is missing.
 
 VHB_PACKAGES="gcc clang libclang-rt-14-dev meson ninja-build pkg-config libdpdk-dev dpdk-dev libnuma-dev"
+# The unit tests (test/app/test_unit.py, unitsandbox.py): systemd-analyze, libseccomp.
+VHB_PACKAGES="$VHB_PACKAGES systemd libseccomp2"
 
 vhb_install_deps() {
 	local missing=""

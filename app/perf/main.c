@@ -16,6 +16,8 @@
 
 #include <rte_eal.h>
 
+#include "vhost_balloon.h"
+
 #include "perf_options.h"
 #include "perf_test.h"
 #include "perf_tsc.h"
@@ -24,6 +26,8 @@ const struct perf_test *const perf_tests[] = {
 	&perf_test_engine,
 	&perf_test_ring,
 	&perf_test_idle,
+	&perf_test_paced,
+	&perf_test_ctl,
 	NULL,
 };
 
@@ -79,6 +83,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--") == 0)
 			eal = 1;
 	if (eal) {
+		vhb_log_defaults();	/* the daemon's; --log-level overrides */
 		ret = rte_eal_init(argc, argv);
 		if (ret < 0) {
 			fprintf(stderr, "EAL init failed\n");

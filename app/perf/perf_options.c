@@ -21,8 +21,11 @@ static const char *const pattern_names[PERF_PATTERN_MAX] = {
 static const char *const workload_names[PERF_WL_MAX] = {
 	"inflate", "deflate", "report", "churn", "idle",
 };
-static const char *const release_names[PERF_REL_MAX] = { "bulk", "per-page", "none" };
-static const char *const poll_mode_names[PERF_PM_MAX] = { "poll", "adaptive", "interrupt" };
+static const char *const release_names[PERF_REL_MAX] = { "bulk", "per-page", "none",
+								   "unmeasured" };
+static const char *const poll_mode_names[PERF_PM_MAX] = {
+	"poll", "adaptive", "interrupt", "auto",
+};
 
 const char *
 perf_poll_mode_name(enum perf_poll_mode m)
@@ -69,13 +72,18 @@ perf_options_default(struct perf_options *o)
 	o->vm_counts[0] = 1;
 	o->nvm_counts = 1;
 	o->workloads = 1U << PERF_WL_INFLATE;
-	o->releases = (1U << PERF_REL_BULK) | (1U << PERF_REL_PER_PAGE);
+	o->releases = (1U << PERF_REL_BULK) | (1U << PERF_REL_PER_PAGE) |
+		      (1U << PERF_REL_UNMEASURED);
 	o->guest_threads = 8;
 	o->idle_ms = 300;
 	o->poll_modes = (1U << PERF_PM_MAX) - 1;
 	o->seconds = 3;
 	o->samples = 200;
 	o->idle_us = VHB_POLL_IDLE_US_DEFAULT;
+	o->think_us[0] = 100;
+	o->think_us[1] = 1000;
+	o->think_us[2] = 5000;
+	o->nthink = 3;
 }
 
 static void
@@ -103,17 +111,22 @@ usage(const char *prog)
 	       "test ring only (EAL arguments first, then --):\n"
 	       "  --vms LIST            VM counts, one run each (default 1), e.g. 1,64,256,512\n"
 	       "  --workload LIST       inflate,deflate,report,churn,idle or all (default inflate)\n"
-	       "  --release LIST        bulk,per-page,none or all (default bulk,per-page)\n"
+	       "  --release LIST        bulk,per-page,none,unmeasured or all\n"
+	       "                        (default bulk,per-page,unmeasured)\n"
 	       "  --volume MIB          balloon per VM (default half of --mem)\n"
 	       "  --guest-threads N     threads driving the guests (default 8)\n"
 	       "  --idle-ms N           idle measurement period (default 300)\n"
 	       "test idle only (EAL arguments first, then --; also --vms, --csv, --json):\n"
-	       "  --poll-modes LIST     poll,adaptive,interrupt or all (default all); poll,\n"
+	       "  --poll-modes LIST     poll,adaptive,interrupt,auto or all (default all); poll,\n"
 	       "                        the baseline, is measured first in any case\n"
 	       "  --seconds N           idle CPU and loaded periods per mode (default 3)\n"
-	       "  --samples N           first-request-after-idle samples per mode, >= 10\n"
-	       "                        (default 200)\n"
+	       "  --samples N           idle: first-request-after-idle samples per mode; ctl: round\n"
+	       "                        trips per measure (>= 10, default 200)\n"
 	       "  --idle-us N           adaptive mode's idle_us (default 1000)\n"
+	       "test paced only (EAL arguments first, then --; also --vms (first count),\n"
+	       "--mem, --volume, --backing, --poll-modes, --idle-us, --csv, --json):\n"
+	       "  --think-us LIST       guest think time after each ack, one run each\n"
+	       "                        (default 100,1000,5000)\n"
 	       "  --help\n");
 	for (i = 0; perf_tests[i] != NULL; i++)
 		printf("test %s: %s\n", perf_tests[i]->name, perf_tests[i]->help);
@@ -167,9 +180,9 @@ parse_u32(const char *arg, uint32_t *v)
 	return 0;
 }
 
-/* "1,64,256": at most PERF_MAX_VM_COUNTS counts, each 1 to 4096. */
+/* "1,64,256": at most max numbers, each min to 10^7. */
 static int
-parse_counts(const char *arg, uint32_t *v, uint32_t *n)
+parse_counts_max(const char *arg, uint32_t *v, uint32_t *n, uint32_t max, uint32_t min)
 {
 	char buf[256], *tok, *save = NULL;
 	uint32_t x;
@@ -179,18 +192,32 @@ parse_counts(const char *arg, uint32_t *v, uint32_t *n)
 	strcpy(buf, arg);
 	*n = 0;
 	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (*n == PERF_MAX_VM_COUNTS || parse_u32(tok, &x) != 0 || x == 0 || x > 4096)
+		if (*n == max || parse_u32(tok, &x) != 0 || x < min || x > 10000000)
 			return -EINVAL;
 		v[(*n)++] = x;
 	}
 	return *n != 0 ? 0 : -EINVAL;
 }
 
+/* VM counts: at most PERF_MAX_VM_COUNTS, each 1 to 4096. */
+static int
+parse_counts(const char *arg, uint32_t *v, uint32_t *n)
+{
+	uint32_t i;
+
+	if (parse_counts_max(arg, v, n, PERF_MAX_VM_COUNTS, 1) != 0)
+		return -EINVAL;
+	for (i = 0; i < *n; i++)
+		if (v[i] > 4096)
+			return -EINVAL;
+	return 0;
+}
+
 enum {
 	OPT_TEST = 256, OPT_MEM, OPT_BACKING, OPT_PATTERN, OPT_REQ_PFNS, OPT_WARMUP, OPT_REPEAT,
 	OPT_SEED, OPT_HUGETLBFS_DIR, OPT_CSV, OPT_HELP, OPT_JSON, OPT_VMS, OPT_WORKLOAD,
 	OPT_RELEASE, OPT_VOLUME, OPT_GUEST_THREADS, OPT_IDLE_MS, OPT_POLL_MODES, OPT_SECONDS,
-	OPT_SAMPLES, OPT_IDLE_US,
+	OPT_SAMPLES, OPT_IDLE_US, OPT_THINK_US,
 };
 
 static const struct option long_options[] = {
@@ -216,6 +243,7 @@ static const struct option long_options[] = {
 	{ "seconds", required_argument, NULL, OPT_SECONDS },
 	{ "samples", required_argument, NULL, OPT_SAMPLES },
 	{ "idle-us", required_argument, NULL, OPT_IDLE_US },
+	{ "think-us", required_argument, NULL, OPT_THINK_US },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -288,6 +316,9 @@ perf_options_parse(struct perf_options *o, int argc, char **argv)
 			break;
 		case OPT_IDLE_US:
 			ret = parse_u32(optarg, &o->idle_us);
+			break;
+		case OPT_THINK_US:
+			ret = parse_counts_max(optarg, o->think_us, &o->nthink, PERF_MAX_THINK, 0);
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -368,9 +399,26 @@ perf_options_print(const struct perf_options *o)
 	       "(auto)");
 	if (strcmp(o->test, "engine") == 0)
 		return;
+	if (strcmp(o->test, "ctl") == 0) {
+		printf("#   samples:       %u per measure\n", o->samples);
+		return;
+	}
 	printf("#   vms:          ");
 	for (i = 0; i < o->nvm_counts; i++)
 		printf(" %u", o->vm_counts[i]);
+	if (strcmp(o->test, "paced") == 0) {
+		printf("\n#   think-us:     ");
+		for (i = 0; i < o->nthink; i++)
+			printf(" %u", o->think_us[i]);
+		printf("\n#   poll-modes:   ");
+		for (i = 0; i < PERF_PM_MAX; i++)
+			if (o->poll_modes & (1U << i))
+				printf(" %s", poll_mode_names[i]);
+		printf(", qemu-path (interrupt with per-page release)\n");
+		printf("#   volume:        %" PRIu64 " MiB per VM, idle-us: %u\n",
+		       o->volume_mib != 0 ? o->volume_mib : o->mem_mib / 2, o->idle_us);
+		return;
+	}
 	if (strcmp(o->test, "idle") == 0) {
 		printf("\n#   poll-modes:    poll (baseline)");
 		for (i = PERF_PM_POLL + 1; i < PERF_PM_MAX; i++)

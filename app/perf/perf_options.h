@@ -32,18 +32,21 @@ enum perf_release {
 	PERF_REL_BULK = 0,		/* VHB_DEVICE_RELEASE_* in this order */
 	PERF_REL_PER_PAGE,
 	PERF_REL_NONE,
+	PERF_REL_UNMEASURED,		/* bulk without measuring what was regained */
 	PERF_REL_MAX,
 };
 
-/* Polling modes of --test idle, in the order they are measured (poll is the baseline). */
+/* Polling modes of --test idle and paced, in the order they are measured (poll first). */
 enum perf_poll_mode {
 	PERF_PM_POLL = 0,		/* VHB_POLL_BUSY */
 	PERF_PM_ADAPTIVE,		/* VHB_POLL_ADAPTIVE */
 	PERF_PM_INTERRUPT,		/* VHB_POLL_INTERRUPT */
+	PERF_PM_AUTO,			/* VHB_POLL_AUTO */
 	PERF_PM_MAX,
 };
 
 #define PERF_MAX_VM_COUNTS	16
+#define PERF_MAX_THINK		8
 
 struct perf_options {
 	const char *test;		/* test type, e.g. "engine" */
@@ -71,6 +74,9 @@ struct perf_options {
 	uint32_t seconds;		/* per idle-CPU and per loaded measurement */
 	uint32_t samples;		/* first-request-after-idle samples per mode */
 	uint32_t idle_us;		/* adaptive: sleep after this long without work */
+	/* Test paced (guests that think between balloon steps). */
+	uint32_t think_us[PERF_MAX_THINK];	/* --think-us: one run per think time */
+	uint32_t nthink;
 };
 
 const char *perf_backing_name(enum perf_backing b);

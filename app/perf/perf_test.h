@@ -23,5 +23,7 @@ const struct perf_test *perf_test_find(const char *name);
 extern const struct perf_test perf_test_engine;
 extern const struct perf_test perf_test_ring;
 extern const struct perf_test perf_test_idle;
+extern const struct perf_test perf_test_paced;
+extern const struct perf_test perf_test_ctl;
 
 #endif /* PERF_TEST_H */

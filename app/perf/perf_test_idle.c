@@ -41,6 +41,7 @@ static const enum vhb_poll_mode vhb_mode[PERF_PM_MAX] = {
 	[PERF_PM_POLL] = VHB_POLL_BUSY,
 	[PERF_PM_ADAPTIVE] = VHB_POLL_ADAPTIVE,
 	[PERF_PM_INTERRUPT] = VHB_POLL_INTERRUPT,
+	[PERF_PM_AUTO] = VHB_POLL_AUTO,
 };
 
 struct idle_guest {

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Smoke test of vhost-balloon-perf --test idle (meson suite 'app'): a tiny run (2 idle
 # devices, 1 s per measurement, 10 samples) completes and prints one row per polling
-# mode (poll, adaptive, interrupt) for 2 devices, each with its 10 first-request samples
+# mode (poll, adaptive, interrupt, auto) for 2 devices, each with its 10 first-request samples
 # and a non-zero loaded request count. No timings are checked.
 set -u
 perf="$1"
@@ -20,7 +20,7 @@ if [ $rc -ne 0 ]; then
 fi
 fail=0
 # CSV: devices,mode,idle_cpu_pct,...,first_max_us,samples,loaded_req_per_s,...
-for mode in poll adaptive interrupt; do
+for mode in poll adaptive interrupt auto; do
 	n=$(awk -F, -v m="$mode" '$2 == m' "$out" | wc -l)
 	if [ "$n" -ne 1 ]; then
 		echo "FAIL: $n rows for mode $mode, want 1"

@@ -74,6 +74,11 @@ vhbd_daemon_add_vm(struct vhbd_daemon *d, const struct vhbd_vm *vm, char *err, s
 	dp.socket_mode = p->socket_mode;
 	dp.lcore_id = vm->lcore;
 	dev = vhb_device_create(&dp);
+	if (dev == NULL && rte_errno == ENOSPC) {
+		snprintf(err, len, "VM %s: this process serves %u VMs already, the most it can (%s)",
+			vm->name, VHB_MAX_DEVICES, VHBD_MORE_VMS);
+		return -ENOSPC;
+	}
 	if (dev == NULL) {
 		snprintf(err, len, "VM %s: cannot create %s: %s", vm->name, path,
 			strerror(rte_errno));
@@ -265,6 +270,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	vhb_log_defaults();	/* before EAL: its --log-level overrides */
 	ret = rte_eal_init(app_argv != NULL ? argc - app_argc : argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "vhost-balloon: EAL initialisation failed: %s\n",
@@ -326,8 +332,11 @@ main(int argc, char **argv)
 			VHBD_LOG(ERR, "control socket path too long");
 			goto out_stop;
 		}
-		ret = vhbd_control_start(&daemon_state, path, params.socket_mode,
-			params.socket_gid);
+		/* Its own mode and group: the VM sockets' group (QEMU's) need not reach it. */
+		ret = vhbd_control_start(&daemon_state, path,
+			params.control_mode != VHBD_INHERIT ? params.control_mode :
+			params.socket_mode, params.control_gid != VHBD_GID_INHERIT ?
+			params.control_gid : params.socket_gid);
 		if (ret != 0) {
 			VHBD_LOG(ERR, "control socket %s: %s", path, strerror(-ret));
 			goto out_stop;

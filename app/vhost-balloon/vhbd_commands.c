@@ -64,7 +64,9 @@ device_fields(const struct vhb_device_info *in, struct vhbd_reply *r)
 	vhbd_reply_bytes(r, "target", (uint64_t)in->num_pages * VHB_PFN_SIZE);
 	vhbd_reply_bytes(r, "actual", (uint64_t)in->actual * VHB_PFN_SIZE);
 	vhbd_reply_bytes(r, "in_balloon", in->pages_in_balloon * VHB_PFN_SIZE);
-	vhbd_reply_bytes(r, "released", in->bytes_released);
+	vhbd_reply_bytes(r, "release_asked", in->bytes_release_asked);
+	vhbd_reply_bytes(r, "regained", in->bytes_regained);
+	vhbd_reply_bytes(r, "host_resident", in->host_resident_bytes);
 	vhbd_format_features(in->features_negotiated, feat, sizeof(feat));
 	vhbd_reply_str(r, "features", feat);
 	vhbd_reply_str(r, "socket", in->socket_path);
@@ -236,6 +238,10 @@ lcore_fields(const struct vhb_lcore_stats *st, const struct vhb_poll_params *pp,
 		vhbd_reply_u64(r, "wakeups_control", st->wakeups_control);
 		vhbd_reply_u64(r, "wakeups_timeout", st->wakeups_timeout);
 		vhbd_reply_u64(r, "sleep_aborts", st->sleep_aborts);
+		/* What the auto mode learned (docs/device.md#polling-modes). */
+		vhbd_reply_double(r, "auto_gap_us", st->auto_gap_ns / 1000.0, 1);
+		vhbd_reply_double(r, "auto_sleep_cost_us", st->auto_sleep_cost_ns / 1000.0, 1);
+		vhbd_reply_double(r, "auto_spin_us", st->auto_spin_ns / 1000.0, 1);
 	}
 }
 
@@ -301,8 +307,8 @@ cmd_set_poll_mode(struct vhbd_daemon *d, char **args, unsigned int nargs, struct
 
 	(void)d;
 	if (vhbd_parse_poll_mode(args[0], &pp.mode) != 0) {
-		vhbd_reply_error(r, "invalid_argument", "poll mode '%s': give adaptive, poll or "
-			"interrupt", args[0]);
+		vhbd_reply_error(r, "invalid_argument", "poll mode '%s': give auto, adaptive, "
+			"poll or interrupt", args[0]);
 		return;
 	}
 	if (nargs % 2 == 0) {
@@ -739,7 +745,7 @@ cmd_quit(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_rep
 
 const struct vhbd_cmd vhbd_cmds[] = {
 	{ { "show", "devices" }, { 0 }, 0, "show devices",
-	  "every device: state, guest memory, balloon target/actual, released memory",
+	  "every device: state, guest memory, balloon target/actual, memory asked, regained and resident",
 	  cmd_show_devices },
 	{ { "show", "device" }, { VHBD_ARG_DEVICE }, 0, "show device NAME",
 	  "one device in detail", cmd_show_device },
@@ -761,7 +767,7 @@ const struct vhbd_cmd vhbd_cmds[] = {
 	{ { "set", "poll-mode" }, { VHBD_ARG_POLL_MODE, VHBD_ARG_KEY, VHBD_ARG_VALUE,
 	  VHBD_ARG_KEY, VHBD_ARG_VALUE, VHBD_ARG_KEY, VHBD_ARG_VALUE }, 6,
 	  "set poll-mode MODE [idle-us N] [max-sleep-ms N] [lcore I]",
-	  "how poll lcores wait for work: adaptive, poll (busy) or interrupt; every lcore, "
+	  "how poll lcores wait for work: auto, adaptive, poll (busy) or interrupt; every lcore, "
 	  "or lcore I", cmd_set_poll_mode, "idle-us#max-sleep-ms#lcore" },
 	{ { "show", "metrics" }, { VHBD_ARG_FORMAT }, 1, "show metrics [FORMAT]",
 	  "Prometheus metrics of every device and lcore; FORMAT openmetrics (default) or "

@@ -20,7 +20,7 @@ enum vhbd_arg {
 	VHBD_ARG_SECONDS,
 	VHBD_ARG_PATH,
 	VHBD_ARG_NAME,		/* a new VM name */
-	VHBD_ARG_POLL_MODE,	/* adaptive, poll, interrupt */
+	VHBD_ARG_POLL_MODE,	/* auto, adaptive, poll, interrupt */
 	VHBD_ARG_KEY,		/* the KEY of an optional "KEY VALUE" pair */
 	VHBD_ARG_VALUE,		/* its VALUE */
 	VHBD_ARG_FORMAT,	/* a word of the command's keys (e.g. a metrics format) */
@@ -43,7 +43,7 @@ extern const unsigned int vhbd_ncmds;
 const char *vhbd_arg_name(enum vhbd_arg a);
 
 /* The words of VHBD_ARG_POLL_MODE, '#'-separated (CLI completion). */
-#define VHBD_POLL_MODES		"adaptive#poll#interrupt"
+#define VHBD_POLL_MODES		"auto#adaptive#poll#interrupt"
 
 /* Run one command of the table with its arguments (serialised on d->cmd_lock). */
 void vhbd_cmd_run(struct vhbd_daemon *d, const struct vhbd_cmd *c, char **args,

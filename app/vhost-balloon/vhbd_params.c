@@ -35,8 +35,10 @@ vhbd_params_defaults(struct vhbd_params *p)
 	p->stats_interval = 10;
 	p->socket_mode = 0660;
 	p->socket_gid = -1;
+	p->control_mode = VHBD_INHERIT;
+	p->control_gid = VHBD_GID_INHERIT;
 	/* The library's defaults (vhb_poll_params_default() needs the library linked). */
-	p->poll.mode = VHB_POLL_ADAPTIVE;
+	p->poll.mode = VHB_POLL_AUTO;
 	p->poll.idle_us = VHB_POLL_IDLE_US_DEFAULT;
 	p->poll.max_sleep_ms = VHB_POLL_MAX_SLEEP_MS_DEFAULT;
 	vhb_policy_params_default(&p->policy);
@@ -94,7 +96,8 @@ vhbd_add_vm(struct vhbd_params *p, const struct vhbd_vm *vm, char *err, size_t e
 		return fail(err, errlen, "VM name '%s': use letters, digits, '-', '_' or '.'",
 			vm->name);
 	if (p->nvms == VHBD_MAX_VMS)
-		return fail(err, errlen, "too many sockets (at most %u)", VHBD_MAX_VMS);
+		return fail(err, errlen, "too many sockets (at most %u, what one process serves: "
+			    "%s)", VHBD_MAX_VMS, VHBD_MORE_VMS);
 	for (i = 0; i < p->nvms; i++) {
 		if (strcmp(p->vms[i].name, vm->name) == 0)
 			return fail(err, errlen, "VM name '%s' used twice", vm->name);
@@ -259,6 +262,12 @@ daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, s
 	} else if (strcmp(key, "socket-group") == 0) {
 		if (parse_group(val, &p->socket_gid) != 0)
 			return fail(err, errlen, "no group '%s'", val);
+	} else if (strcmp(key, "control-mode") == 0) {
+		if (vhbd_parse_mode(val, &p->control_mode) != 0)
+			return fail(err, errlen, "'%s' is not an octal mode (e.g. 0600)", val);
+	} else if (strcmp(key, "control-group") == 0) {
+		if (parse_group(val, &p->control_gid) != 0)
+			return fail(err, errlen, "no group '%s'", val);
 	} else if (strcmp(key, "control") == 0) {
 		return set_path(p->control, sizeof(p->control), val, "control socket", err, errlen);
 	} else if (strcmp(key, "run-dir") == 0) {
@@ -281,8 +290,8 @@ daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, s
 		p->npoll_lcores = n;
 	} else if (strcmp(key, "poll-mode") == 0) {
 		if (vhbd_parse_poll_mode(val, &p->poll.mode) != 0)
-			return fail(err, errlen, "'%s' is not a polling mode (adaptive, poll or "
-				"interrupt)", val);
+			return fail(err, errlen, "'%s' is not a polling mode (auto, adaptive, "
+				"poll or interrupt)", val);
 	} else if (strcmp(key, "poll-idle-us") == 0) {
 		if (vhbd_parse_u64(val, UINT32_MAX, &v) != 0)
 			return fail(err, errlen, "'%s' is not a number of microseconds (0-%u)",
@@ -295,8 +304,9 @@ daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, s
 		p->poll.max_sleep_ms = v;
 	} else {
 		return fail(err, errlen, "unknown key '%s' (expected control, run-dir, "
-			"metrics-listen, stats-interval, socket-mode, socket-group, poll-lcores, "
-			"poll-mode, poll-idle-us, poll-max-sleep-ms)", key);
+			"metrics-listen, stats-interval, socket-mode, socket-group, control-mode, "
+			"control-group, poll-lcores, poll-mode, poll-idle-us, poll-max-sleep-ms)",
+			key);
 	}
 	return 0;
 }
@@ -620,6 +630,8 @@ enum {
 	OPT_POLL_IDLE_US,
 	OPT_POLL_MAX_SLEEP_MS,
 	OPT_METRICS_LISTEN,
+	OPT_CONTROL_MODE,
+	OPT_CONTROL_GROUP,
 	OPT_POLICY,
 };
 
@@ -637,6 +649,8 @@ static const struct option long_opts[] = {
 	{ "poll-idle-us", required_argument, NULL, OPT_POLL_IDLE_US },
 	{ "poll-max-sleep-ms", required_argument, NULL, OPT_POLL_MAX_SLEEP_MS },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "control-mode", required_argument, NULL, OPT_CONTROL_MODE },
+	{ "control-group", required_argument, NULL, OPT_CONTROL_GROUP },
 	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
@@ -704,6 +718,8 @@ vhbd_parse_args(int argc, char **argv, struct vhbd_params *p, char *err, size_t 
 			case OPT_POLL_IDLE_US:
 			case OPT_POLL_MAX_SLEEP_MS:
 			case OPT_METRICS_LISTEN:
+			case OPT_CONTROL_MODE:
+			case OPT_CONTROL_GROUP:
 				ret = daemon_key(p, opt_name(opt), optarg, msg, sizeof(msg));
 				if (ret != 0)
 					return fail(err, errlen, "--%s: %s", opt_name(opt), msg);
@@ -748,14 +764,19 @@ vhbd_usage(const char *prog)
 		"  --config FILE           INI file: [daemon] and one [vm NAME] per socket\n"
 		"  --run-dir DIR           base of relative socket paths (created if missing)\n"
 		"  --poll-lcores LIST      worker lcores that poll devices (default: all)\n"
-		"  --poll-mode MODE        adaptive (default): poll, sleep on kicks when idle;\n"
+		"  --poll-mode MODE        auto (default): poll through short gaps between\n"
+		"                          requests, sleep on kicks through long ones;\n"
+		"                          adaptive: poll, sleep after --poll-idle-us idle;\n"
 		"                          poll: always busy; interrupt: sleep whenever idle\n"
-		"  --poll-idle-us N        adaptive: sleep after N us without work (default 1000)\n"
+		"  --poll-idle-us N        adaptive: sleep after N us without work; auto: poll\n"
+		"                          at most N us between requests (default 1000)\n"
 		"  --poll-max-sleep-ms N   longest sleep, 1-3600000 ms (default 1000)\n"
 		"  --stats-interval S      ask guests for memory stats every S s (0: never)\n"
 		"  --socket-mode MODE      permission bits of the sockets (default 0660)\n"
 		"  --socket-group GROUP    group owning the sockets\n"
 		"  --control PATH          control socket (one command per line, JSON replies)\n"
+		"  --control-mode MODE     its permission bits (default: --socket-mode)\n"
+		"  --control-group GROUP   its group (default: --socket-group)\n"
 		"  --metrics-listen [HOST:]PORT\n"
 		"                          serve Prometheus metrics over HTTP (GET /metrics);\n"
 		"                          HOST defaults to 127.0.0.1 (default: off)\n"

@@ -16,10 +16,14 @@
 #include "vhb_policy.h"
 #include "vhbd_parse.h"
 
-#define VHBD_MAX_VMS		256
+#define VHBD_MAX_VMS		VHB_MAX_DEVICES	/* config/vhb_limits.h */
+/* What to do past it (docs/running.md). */
+#define VHBD_MORE_VMS		"run a second vhost-balloon with its own sockets, control socket " \
+				"and lcores: docs/running.md, more VMs than one process serves"
 #define VHBD_NAME_LEN		64
 #define VHBD_SOCK_PATH_LEN	108	/* sizeof(sun_path) */
 #define VHBD_INHERIT		UINT32_MAX	/* per-VM value taken from [daemon] */
+#define VHBD_GID_INHERIT	(-2)		/* control socket group: socket_gid */
 
 /* One vhost-user socket (one VM). */
 struct vhbd_vm {
@@ -41,6 +45,8 @@ struct vhbd_params {
 	struct vhb_policy_params policy;	/* [policy] and --policy (docs/policy.md) */
 	uint32_t socket_mode;
 	int socket_gid;			/* -1: unchanged */
+	uint32_t control_mode;		/* VHBD_INHERIT: socket_mode */
+	int control_gid;		/* VHBD_GID_INHERIT: socket_gid; -1: unchanged */
 	char control[VHBD_SOCK_PATH_LEN];	/* "" none */
 	char metrics_host[256];		/* --metrics-listen; "" no HTTP endpoint */
 	uint16_t metrics_port;

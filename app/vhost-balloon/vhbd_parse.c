@@ -202,7 +202,9 @@ vhbd_format_features(uint64_t features, char *buf, size_t len)
 int
 vhbd_parse_poll_mode(const char *s, enum vhb_poll_mode *mode)
 {
-	if (strcmp(s, "adaptive") == 0)
+	if (strcmp(s, "auto") == 0)
+		*mode = VHB_POLL_AUTO;
+	else if (strcmp(s, "adaptive") == 0)
 		*mode = VHB_POLL_ADAPTIVE;
 	else if (strcmp(s, "poll") == 0)
 		*mode = VHB_POLL_BUSY;

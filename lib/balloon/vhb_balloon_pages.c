@@ -13,11 +13,21 @@
  *
  * The bitmap is the truth and errs towards forgetting: a forgotten page is never
  * released, a remembered wrong one would be guest memory corruption.
+ *
+ * What a call regained is measured on the backing files, not assumed: a release of
+ * a range that is already a hole frees nothing. Each call is one measurement
+ * window: st_blocks of a file is read right before the call's first release on it
+ * and right after the call's last release; the fall, capped at the bytes the call
+ * asked the kernel to release there, is what the host got back. One fstat per
+ * file at each end of a call, not per range: a call releases up to thousands of
+ * ranges, and a syscall costs about as much as punching an already-empty page.
  */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <numa.h>
 
@@ -48,6 +58,22 @@ struct region_track {
 	uint64_t npages_in;	/* 4 KiB pages of this region in the balloon */
 };
 
+/* Files are slots in a 64-bit mask (one per region at most). */
+static_assert(VHB_MAX_MEM_REGIONS <= 64, "file slots do not fit a 64-bit mask");
+
+/* Which counters a measurement window adds to. */
+enum release_kind {
+	KIND_INFLATE = 0,
+	KIND_REPORT,
+};
+
+/* One call's measurement: files touched so far and their blocks before the first release. */
+struct measure_window {
+	uint64_t touched;			/* slot bits */
+	uint64_t asked;				/* bytes released on touched files */
+	uint64_t before[VHB_MAX_MEM_REGIONS];	/* st_blocks, 512-byte units */
+};
+
 /* Complete host pages [first, first + count) of one region, waiting to be released. */
 struct pending_range {
 	uint64_t first;
@@ -61,6 +87,11 @@ struct vhb_balloon_pages {
 	int numa_node;
 	uint8_t self_numa;
 	enum vhb_release_mode mode;
+	uint8_t measure;		/* measure what each call regained (default) */
+	/* Region i's file is slot file_of[i]: the first region on the same file; -1 none. */
+	int8_t file_of[VHB_MAX_MEM_REGIONS];
+	uint64_t file_bytes[VHB_MAX_MEM_REGIONS];	/* per slot: allocated bytes; atomic */
+	struct measure_window win;
 	struct vhb_balloon_pages_stats st;
 	struct vhb_log_ratelimit rl;
 	vhb_release_observer_t observer;
@@ -146,6 +177,48 @@ fail:
 	return -ENOMEM;
 }
 
+/* Allocated blocks (512-byte units) of fd, or -1. */
+static int64_t
+file_blocks(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	return (int64_t)st.st_blocks;
+}
+
+/*
+ * Regions on the same file (QEMU splits one RAM file around the PCI hole; aliases)
+ * share the slot of the first of them, so the file is measured and counted once.
+ * Control side, while the map changes.
+ */
+static void
+file_slots_build(struct vhb_balloon_pages *bp)
+{
+	struct stat st[VHB_MAX_MEM_REGIONS];
+	uint32_t i, j;
+
+	for (i = 0; i < bp->gm.nregions; i++) {
+		const struct vhb_mem_region *r = &bp->gm.regions[i];
+
+		bp->file_of[i] = -1;
+		if (r->fd < 0 || fstat(r->fd, &st[i]) != 0)
+			continue;
+		bp->file_of[i] = (int8_t)i;
+		for (j = 0; j < i; j++) {
+			if (bp->file_of[j] == (int8_t)j && st[j].st_dev == st[i].st_dev &&
+			    st[j].st_ino == st[i].st_ino) {
+				bp->file_of[i] = (int8_t)j;
+				break;
+			}
+		}
+	}
+	for (; i < VHB_MAX_MEM_REGIONS; i++)
+		bp->file_of[i] = -1;
+	vhb_balloon_pages_refresh_host_resident(bp);
+}
+
 static int
 same_layout(const struct vhb_mem_region *a, const struct vhb_mem_region *b)
 {
@@ -194,6 +267,7 @@ vhb_balloon_pages_set_mem(struct vhb_balloon_pages *bp, const struct vhb_guest_m
 		bp->gm.nregions = 0;
 		memset(bp->track, 0, sizeof(bp->track));
 		bp->st.pages_in_balloon = 0;
+		file_slots_build(bp);
 		VHB_LOG(ERR, mem, "no memory for page tracking: balloon forgotten");
 		return ret;
 	}
@@ -205,6 +279,7 @@ vhb_balloon_pages_set_mem(struct vhb_balloon_pages *bp, const struct vhb_guest_m
 	bp->st.pages_in_balloon = 0;
 	for (i = 0; i < gm->nregions; i++)
 		bp->st.pages_in_balloon += bp->track[i].npages_in;
+	file_slots_build(bp);
 	return 0;
 }
 
@@ -227,6 +302,7 @@ vhb_balloon_pages_create(const struct vhb_guest_mem *gm, int numa_node)
 	bp->self_numa = numa;
 	bp->numa_node = numa_node;
 	bp->mode = VHB_RELEASE_BULK;
+	bp->measure = 1;
 	ret = vhb_balloon_pages_set_mem(bp, gm);
 	if (ret != 0) {
 		track_free(bp, sizeof(*bp), bp->self_numa);
@@ -269,6 +345,39 @@ void
 vhb_balloon_pages_set_release_mode(struct vhb_balloon_pages *bp, enum vhb_release_mode mode)
 {
 	bp->mode = mode;
+}
+
+void
+vhb_balloon_pages_set_measure(struct vhb_balloon_pages *bp, int on)
+{
+	bp->measure = on != 0;
+}
+
+uint64_t
+vhb_balloon_pages_host_resident(const struct vhb_balloon_pages *bp)
+{
+	uint64_t sum = 0;
+	uint32_t i;
+
+	for (i = 0; i < bp->gm.nregions; i++)
+		if (bp->file_of[i] == (int8_t)i)
+			sum += __atomic_load_n(&bp->file_bytes[i], __ATOMIC_RELAXED);
+	return sum;
+}
+
+void
+vhb_balloon_pages_refresh_host_resident(struct vhb_balloon_pages *bp)
+{
+	uint32_t i;
+	int64_t b;
+
+	for (i = 0; i < bp->gm.nregions; i++) {
+		if (bp->file_of[i] != (int8_t)i)
+			continue;
+		b = file_blocks(bp->gm.regions[i].fd);
+		if (b >= 0)
+			__atomic_store_n(&bp->file_bytes[i], (uint64_t)b * 512, __ATOMIC_RELAXED);
+	}
 }
 
 void
@@ -358,8 +467,19 @@ release_one(struct vhb_balloon_pages *bp, uint32_t ri, uint64_t first, uint64_t 
 	uint64_t delta = first * page - lead;
 	uint64_t file_off = r->fd_offset + delta;
 	uint64_t len = count * page;
+	int slot = bp->file_of[ri];
 	int ret;
 
+	/* First release on this file in this call: its blocks before. */
+	if (bp->measure && slot >= 0 && (bp->win.touched & (1ULL << slot)) == 0) {
+		int64_t b = file_blocks(r->fd);
+
+		bp->st.measure_calls++;
+		if (b >= 0) {
+			bp->win.before[slot] = (uint64_t)b;
+			bp->win.touched |= 1ULL << slot;
+		}
+	}
 	ret = vhb_release(r->fd, file_off, r->hva + delta, len, &t->madvise_only,
 			  &bp->st.release_calls);
 	if (ret != 0) {
@@ -370,15 +490,54 @@ release_one(struct vhb_balloon_pages *bp, uint32_t ri, uint64_t first, uint64_t 
 		return;
 	}
 	bp->st.host_pages_released += count;
-	bp->st.bytes_released += len;
+	bp->st.bytes_release_asked += len;
+	if (slot >= 0 && (bp->win.touched & (1ULL << slot)) != 0)
+		bp->win.asked += len;
 	if (bp->observer != NULL)
 		bp->observer(bp->observer_arg, ri, r->gpa + delta, file_off, len);
+}
+
+static void
+window_open(struct vhb_balloon_pages *bp)
+{
+	bp->win.touched = 0;
+	bp->win.asked = 0;
+}
+
+/* The call's last release is done: what the touched files fell by is what it regained. */
+static void
+window_close(struct vhb_balloon_pages *bp, enum release_kind kind)
+{
+	uint64_t touched = bp->win.touched, regained = 0;
+
+	while (touched != 0) {
+		int slot = __builtin_ctzll(touched);
+		int64_t after = file_blocks(bp->gm.regions[slot].fd);
+
+		touched &= touched - 1;
+		bp->st.measure_calls++;
+		if (after < 0)
+			continue;
+		if (bp->win.before[slot] > (uint64_t)after)
+			regained += (bp->win.before[slot] - (uint64_t)after) * 512;
+		__atomic_store_n(&bp->file_bytes[slot], (uint64_t)after * 512, __ATOMIC_RELAXED);
+	}
+	/* Another process freeing in the same file meanwhile must not count as ours. */
+	if (regained > bp->win.asked)
+		regained = bp->win.asked;
+	bp->win.touched = 0;
+	bp->win.asked = 0;
+	bp->st.bytes_regained += regained;
+	if (kind == KIND_INFLATE)
+		bp->st.inflate_bytes_regained += regained;
+	else
+		bp->st.report_bytes_regained += regained;
 }
 
 static uint64_t
 release_pending(struct vhb_balloon_pages *bp)
 {
-	uint64_t before = bp->st.bytes_released;
+	uint64_t before = bp->st.bytes_release_asked;
 	uint32_t i;
 	uint64_t k;
 
@@ -392,7 +551,7 @@ release_pending(struct vhb_balloon_pages *bp)
 				release_one(bp, p->region, p->first + k, 1);
 	}
 	bp->npending = 0;
-	return bp->st.bytes_released - before;
+	return bp->st.bytes_release_asked - before;
 }
 
 /* 4 KiB host pages: every newly set bit completes its page. */
@@ -506,7 +665,7 @@ track_batch(struct vhb_balloon_pages *bp, const uint32_t *pfns, uint32_t n, int 
 	if (inflate) {
 		bp->st.pfns_inflated += done;
 		bp->st.pages_in_balloon += done;
-		release_pending(bp);
+		bp->st.inflate_bytes_release_asked += release_pending(bp);
 	} else {
 		bp->st.pfns_deflated += done;
 		bp->st.pages_in_balloon -= done;
@@ -520,10 +679,12 @@ track_chunked(struct vhb_balloon_pages *bp, const uint32_t *pfns, uint32_t n, in
 {
 	uint32_t done = 0, off, chunk;
 
+	window_open(bp);
 	for (off = 0; off < n; off += chunk) {
 		chunk = n - off < VHB_MAX_BATCH_PFNS ? n - off : VHB_MAX_BATCH_PFNS;
 		done += track_batch(bp, pfns + off, chunk, inflate);
 	}
+	window_close(bp, KIND_INFLATE);
 	return done;
 }
 
@@ -567,6 +728,7 @@ vhb_balloon_pages_report(struct vhb_balloon_pages *bp, const struct vhb_gpa_rang
 	uint64_t total = 0;
 	uint32_t i, ri;
 
+	window_open(bp);
 	for (i = 0; i < n; i++) {
 		uint64_t gpa = ranges[i].gpa, len = ranges[i].len, end = gpa + len, inside = 0;
 		uint64_t released = 0;
@@ -594,10 +756,11 @@ vhb_balloon_pages_report(struct vhb_balloon_pages *bp, const struct vhb_gpa_rang
 			VHB_LOG_RATELIMIT(WARNING, mem, &bp->rl, "reported range gpa 0x%" PRIx64
 					  " len 0x%" PRIx64 " is partly outside guest memory", gpa,
 					  len);
-		bp->st.report_bytes_released += released;
+		bp->st.report_bytes_release_asked += released;
 		bp->st.report_bytes_skipped += len - released;
 		total += released;
 	}
+	window_close(bp, KIND_REPORT);
 	return total;
 }
 

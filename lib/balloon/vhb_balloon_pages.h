@@ -9,7 +9,13 @@
  * in the balloon, whatever order and however many requests the pieces came in.
  * Adjacent complete host pages are released as one range.
  *
- * Not thread-safe: one owner (the device's poll lcore) calls everything.
+ * What the host really got back is measured per call: the allocated blocks
+ * (st_blocks) of each backing file touched are read just before the call's first
+ * release on that file and again after its last one
+ * (device.md#what-the-memory-figures-mean).
+ *
+ * Not thread-safe: one owner (the device's poll lcore) calls everything, except
+ * the host_resident functions at the end, which a control thread may call.
  */
 #ifndef VHB_BALLOON_PAGES_H
 #define VHB_BALLOON_PAGES_H
@@ -37,14 +43,19 @@ struct vhb_balloon_pages_stats {
 	uint64_t pfns_duplicate;	/* inflate of a page already in, deflate of one not in */
 	uint64_t pfns_out_of_range;	/* outside every region: dropped, never touched */
 	uint64_t pages_in_balloon;	/* 4 KiB pages in the balloon now */
-	uint64_t host_pages_released;	/* host pages released (cumulative) */
-	uint64_t bytes_released;	/* cumulative, inflate and reporting */
+	uint64_t host_pages_released;	/* host pages in successful release calls (cumulative) */
+	uint64_t bytes_release_asked;	/* bytes in successful release calls, inflate + reporting */
+	uint64_t bytes_regained;	/* of those, bytes the files' allocation really fell by */
 	uint64_t release_calls;		/* fallocate/madvise syscalls */
 	uint64_t release_errors;	/* failed syscalls (logged once, counted) */
+	uint64_t inflate_bytes_release_asked;
+	uint64_t inflate_bytes_regained;
 	uint64_t report_ranges;		/* reported ranges seen */
-	uint64_t report_bytes_released;
+	uint64_t report_bytes_release_asked;
+	uint64_t report_bytes_regained;
 	uint64_t report_bytes_skipped;	/* parts not covering a whole host page, or invalid */
 	uint64_t report_ranges_invalid;	/* len 0 or wrapping: rejected whole */
+	uint64_t measure_calls;		/* fstat syscalls made to measure what was regained */
 };
 
 /* Returns NULL and sets rte_errno on failure. Tracking state goes on numa_node (-1: any). */
@@ -58,6 +69,12 @@ int vhb_balloon_pages_set_mem(struct vhb_balloon_pages *bp, const struct vhb_gue
 void vhb_balloon_pages_reset(struct vhb_balloon_pages *bp);
 
 void vhb_balloon_pages_set_release_mode(struct vhb_balloon_pages *bp, enum vhb_release_mode mode);
+
+/*
+ * Measure what each call regained (on by default). Off only for benchmarks that
+ * compare the release path with and without the measurement: *_regained then stay.
+ */
+void vhb_balloon_pages_set_measure(struct vhb_balloon_pages *bp, int on);
 
 /*
  * Add 4 KiB guest PFNs (host byte order; any order, duplicates and hostile values
@@ -92,5 +109,19 @@ typedef void (*vhb_release_observer_t)(void *arg, uint32_t region, uint64_t gpa,
 
 void vhb_balloon_pages_set_observer(struct vhb_balloon_pages *bp, vhb_release_observer_t fn,
 				    void *arg);
+
+/*
+ * Guest RAM allocated on the host: the allocated bytes (st_blocks * 512) of every
+ * distinct backing file of the map, each file counted once however many regions
+ * it backs. Regions without a file (fd -1) are not counted. Refreshed for a file
+ * after every call that released on it, and for all by
+ * vhb_balloon_pages_refresh_host_resident().
+ *
+ * Both may run on a control thread while the owner releases (the per-file values
+ * are atomic), as long as the map does not change meanwhile (set_mem, destroy):
+ * the device holds its lock and calls them only while its memory table is valid.
+ */
+uint64_t vhb_balloon_pages_host_resident(const struct vhb_balloon_pages *bp);
+void vhb_balloon_pages_refresh_host_resident(struct vhb_balloon_pages *bp);
 
 #endif /* VHB_BALLOON_PAGES_H */

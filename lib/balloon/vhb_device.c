@@ -26,6 +26,7 @@
 #include <rte_vhost.h>
 
 #include "vhb_device.h"
+#include "vhb_gate.h"
 #include "vhb_notify.h"
 
 #define VU_PROTOCOL_F_REPLY_ACK	3
@@ -34,6 +35,7 @@
 
 static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static TAILQ_HEAD(, vhb_device) g_devices = TAILQ_HEAD_INITIALIZER(g_devices);
+static unsigned int g_ndevices;	/* at most VHB_MAX_DEVICES */
 /*
  * vid -> the device whose socket the connection came in on, for every open connection,
  * its frontend or not: set on new_connection, cleared on destroy_connection.
@@ -199,29 +201,41 @@ prepare_socket_path(const struct vhb_device *dev)
 static int
 register_socket(struct vhb_device *dev)
 {
+	char vpath[sizeof(dev->vhost_path)];
 	uint64_t pf = 0;
 	int rc;
 
 	rc = prepare_socket_path(dev);
 	if (rc != 0)
 		return rc;
-	if (rte_vhost_driver_register(dev->path, 0) != 0)
+	/* rte_vhost serves a private socket; the gate the public one (vhb_gate.h). */
+	rc = vhb_gate_path_get(vpath, sizeof(vpath));
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&g_reg_lock);	/* vhb_device_by_vhost_path() reads it */
+	memcpy(dev->vhost_path, vpath, sizeof(vpath));
+	pthread_mutex_unlock(&g_reg_lock);
+	if (rte_vhost_driver_register(dev->vhost_path, 0) != 0)
 		return -EIO;
 	dev->registered = true;
 	/* Setting features also tells rte_vhost this is not its built-in net device. */
-	if (rte_vhost_driver_set_features(dev->path, vhb_features_virtio(dev->features_offered)) != 0)
+	if (rte_vhost_driver_set_features(dev->vhost_path,
+					   vhb_features_virtio(dev->features_offered)) != 0)
 		return -EIO;
-	if (rte_vhost_driver_get_protocol_features(dev->path, &pf) != 0)
+	if (rte_vhost_driver_get_protocol_features(dev->vhost_path, &pf) != 0)
 		return -EIO;
 	/* CONFIG is required by QEMU when config_size > 0; SLAVE_REQ for config changes. */
 	pf |= (1ULL << VU_PROTOCOL_F_CONFIG) | (1ULL << VU_PROTOCOL_F_SLAVE_REQ) |
 		(1ULL << VU_PROTOCOL_F_REPLY_ACK);
-	if (rte_vhost_driver_set_protocol_features(dev->path, pf) != 0)
+	if (rte_vhost_driver_set_protocol_features(dev->vhost_path, pf) != 0)
 		return -EIO;
-	if (rte_vhost_driver_callback_register(dev->path, &vhb_vhost_ops) != 0)
+	if (rte_vhost_driver_callback_register(dev->vhost_path, &vhb_vhost_ops) != 0)
 		return -EIO;
-	if (rte_vhost_driver_start(dev->path) != 0)
+	if (rte_vhost_driver_start(dev->vhost_path) != 0)
 		return -EIO;
+	rc = vhb_gate_listen(dev);
+	if (rc != 0)
+		return rc;
 	/* The socket exists now: apply the operator's ownership and mode. */
 	if (chmod(dev->path, dev->socket_mode) != 0)
 		return -errno;
@@ -272,6 +286,13 @@ vhb_device_create(const struct vhb_device_params *params)
 
 	/* In the registry before the socket exists: new_connection looks devices up. */
 	pthread_mutex_lock(&g_reg_lock);
+	if (g_ndevices == VHB_MAX_DEVICES) {
+		pthread_mutex_unlock(&g_reg_lock);
+		pthread_mutex_destroy(&dev->lock);
+		rte_free(dev);
+		rte_errno = ENOSPC;
+		return NULL;
+	}
 	TAILQ_FOREACH(other, &g_devices, next) {
 		if (strcmp(other->path, dev->path) == 0 || strcmp(other->name, dev->name) == 0) {
 			pthread_mutex_unlock(&g_reg_lock);
@@ -282,6 +303,7 @@ vhb_device_create(const struct vhb_device_params *params)
 		}
 	}
 	TAILQ_INSERT_TAIL(&g_devices, dev, next);
+	g_ndevices++;
 	pthread_mutex_unlock(&g_reg_lock);
 
 	rc = register_socket(dev);
@@ -312,8 +334,11 @@ vhb_device_destroy(struct vhb_device *dev)
 	 * Without dev->lock: unregister waits for a running message handler of this
 	 * socket, which may want the lock. After it returns no callback runs for it.
 	 */
+	vhb_gate_unlisten(dev);
 	if (dev->registered)
-		rte_vhost_driver_unregister(dev->path);
+		rte_vhost_driver_unregister(dev->vhost_path);
+	if (dev->vhost_path[0] != '\0')
+		vhb_gate_path_put();
 	if (__atomic_load_n(&dev->vid, __ATOMIC_RELAXED) >= 0)
 		vhb_device_unbind_vid(dev);
 	/* unregister closed the socket's connections without destroy_connection calls. */
@@ -333,10 +358,24 @@ vhb_device_destroy(struct vhb_device *dev)
 
 	pthread_mutex_lock(&g_reg_lock);
 	TAILQ_REMOVE(&g_devices, dev, next);
+	g_ndevices--;
 	pthread_mutex_unlock(&g_reg_lock);
 	pthread_mutex_destroy(&dev->lock);
 	rte_free(dev);
 	return 0;
+}
+
+struct vhb_device *
+vhb_device_by_vhost_path(const char *path)
+{
+	struct vhb_device *dev;
+
+	pthread_mutex_lock(&g_reg_lock);
+	TAILQ_FOREACH(dev, &g_devices, next)
+		if (dev->vhost_path[0] != '\0' && strcmp(dev->vhost_path, path) == 0)
+			break;
+	pthread_mutex_unlock(&g_reg_lock);
+	return dev;
 }
 
 struct vhb_device *
@@ -459,12 +498,15 @@ vhb_device_get_info(const struct vhb_device *cdev, struct vhb_device_info *info)
 	for (i = 0; i < dev->gm.nregions; i++)
 		info->backing_page_size = RTE_MAX(info->backing_page_size,
 						  1ULL << dev->gm.regions[i].page_shift);
+	info->host_resident_bytes = vhb_device_host_resident(dev);
 	pthread_mutex_unlock(&dev->lock);
 	info->num_pages = vhb_config_get(&dev->cfg.num_pages);
 	info->actual = vhb_config_get(&dev->cfg.actual);
 	info->poison_val = vhb_config_get(&dev->cfg.poison_val);
 	info->pages_in_balloon = __atomic_load_n(&dev->pages_in_balloon, __ATOMIC_RELAXED);
-	info->bytes_released = __atomic_load_n(&dev->cnt.bytes_released, __ATOMIC_RELAXED);
+	info->bytes_release_asked = __atomic_load_n(&dev->cnt.bytes_release_asked,
+						    __ATOMIC_RELAXED);
+	info->bytes_regained = __atomic_load_n(&dev->cnt.bytes_regained, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -484,6 +526,9 @@ vhb_device_get_counters(const struct vhb_device *dev, struct vhb_device_counters
 	c->config_changes_sent = __atomic_load_n(&dev->ctl_cnt.config_changes_sent,
 						 __ATOMIC_RELAXED);
 	c->guest_errors += __atomic_load_n(&dev->ctl_cnt.guest_errors, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&((struct vhb_device *)(uintptr_t)dev)->lock);
+	c->host_resident_bytes = vhb_device_host_resident(dev);
+	pthread_mutex_unlock(&((struct vhb_device *)(uintptr_t)dev)->lock);
 	return 0;
 }
 
@@ -492,11 +537,13 @@ static const struct vhb_counter_name counter_names[] = {
 	COUNTER(inflate_requests), COUNTER(deflate_requests), COUNTER(report_requests),
 	COUNTER(stats_updates), COUNTER(pfns_inflated), COUNTER(pfns_deflated),
 	COUNTER(pfns_duplicate), COUNTER(pfns_out_of_range), COUNTER(host_pages_released),
-	COUNTER(bytes_released), COUNTER(release_calls), COUNTER(release_errors),
-	COUNTER(report_bytes_released), COUNTER(report_bytes_skipped),
+	COUNTER(bytes_release_asked), COUNTER(bytes_regained), COUNTER(release_calls),
+	COUNTER(release_errors), COUNTER(inflate_bytes_release_asked),
+	COUNTER(inflate_bytes_regained), COUNTER(report_bytes_release_asked),
+	COUNTER(report_bytes_regained), COUNTER(report_bytes_skipped),
 	COUNTER(report_skipped_poison), COUNTER(guest_errors), COUNTER(config_changes_sent),
 	COUNTER(get_config), COUNTER(set_config), COUNTER(guest_notifications),
-	COUNTER(stats_bad_length),
+	COUNTER(stats_bad_length), COUNTER(host_resident_bytes),
 };
 #undef COUNTER
 
@@ -549,14 +596,16 @@ vhb_device_set_release_mode(struct vhb_device *dev, int mode)
 	bool run;
 	int rc = 0;
 
-	if (dev == NULL || mode < VHB_DEVICE_RELEASE_BULK || mode > VHB_DEVICE_RELEASE_NONE)
+	if (dev == NULL || mode < VHB_DEVICE_RELEASE_BULK || mode > VHB_DEVICE_RELEASE_UNMEASURED)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->lock);
 	run = (__atomic_load_n(&dev->ctl, __ATOMIC_RELAXED) & VHB_CTL_RUN) != 0;
 	vhb_dev_quiesce(dev);
-	if (dev->bp != NULL)
-		vhb_balloon_pages_set_release_mode(dev->bp, (enum vhb_release_mode)mode);
-	else
+	if (dev->bp != NULL) {
+		vhb_balloon_pages_set_release_mode(dev->bp, mode == VHB_DEVICE_RELEASE_UNMEASURED ?
+			VHB_RELEASE_BULK : (enum vhb_release_mode)mode);
+		vhb_balloon_pages_set_measure(dev->bp, mode != VHB_DEVICE_RELEASE_UNMEASURED);
+	} else
 		rc = -EAGAIN;
 	if (run)
 		vhb_dev_resume(dev);

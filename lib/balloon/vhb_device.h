@@ -55,10 +55,14 @@ struct vhb_ctl_counters {
 	uint64_t get_config, set_config, config_changes_sent, guest_errors;
 };
 
+struct vhb_gate_listener;
+
 struct vhb_device {
 	TAILQ_ENTRY(vhb_device) next;
 	char name[64];
-	char path[108];
+	char path[108];			/* the public socket (the gate's, vhb_gate.c) */
+	char vhost_path[108];		/* the private socket rte_vhost serves */
+	struct vhb_gate_listener *gate;	/* the gate's listener of path; NULL: none */
 	uint64_t features_offered;	/* balloon bits */
 	uint32_t stats_interval_s;	/* atomic */
 	int socket_gid;
@@ -111,6 +115,8 @@ struct vhb_device {
  * liveness probe) never disturbs the frontend being served.
  */
 struct vhb_device *vhb_device_by_vid(int vid);
+/* The device whose private socket (vhost_path) rte_vhost serves at path. */
+struct vhb_device *vhb_device_by_vhost_path(const char *path);
 void vhb_device_conn_add(struct vhb_device *dev, int vid);
 void vhb_device_conn_del(int vid);
 bool vhb_device_is_frontend(const struct vhb_device *dev, int vid);
@@ -125,6 +131,12 @@ struct rte_vhost_device_ops;
 extern const struct rte_vhost_device_ops vhb_vhost_ops;
 /* Stop every queue and forget the memory map and page tracking (connection gone). */
 void vhb_device_disconnected(struct vhb_device *dev);
+
+/* Guest RAM allocated on the host (vhb_resident.c). Control side, dev->lock held. */
+uint64_t vhb_device_host_resident(const struct vhb_device *dev);
+/* Refresh every device's figure once a second off the poll lcores (vhb_init/vhb_stop). */
+void vhb_resident_timer_start(void);
+void vhb_resident_timer_stop(void);
 
 /* Poll lcores (vhb_lcore.c). Control side, dev->lock held. */
 int vhb_lcore_place(struct vhb_device *dev, int numa_node);

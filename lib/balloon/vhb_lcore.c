@@ -17,6 +17,13 @@
  * resume, settings) bumps ctl_gen and writes the wake eventfd if the lcore is
  * (about to be) asleep; the lcore re-checks ctl_gen after announcing its sleep,
  * so either it sees the change or the control side sees it sleeping.
+ *
+ * The auto mode (the default) decides from what it observes how long to poll after
+ * work: it learns the gap between the end of one busy pass and the next request, and
+ * what one sleep costs the loop in CPU (asking for kicks, the re-check pass, the
+ * sleep and wake-up system calls). Gaps shorter than twice a sleep's cost are polled
+ * through (twice the expected gap, at most idle_us); longer ones are slept through at
+ * once, with kicks left on while requests keep coming that way. See docs/device.md.
  */
 
 #include <errno.h>
@@ -25,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -36,6 +44,7 @@
 #include "vhb_device.h"
 #include "vhb_notify.h"
 #include "vhb_numa.h"
+#include "vhb_poll_auto.h"
 
 #define MBOX_SIZE	16
 #define LCORE_MAX_DEVICES	1024
@@ -77,12 +86,25 @@ struct vhb_lcore {
 	uint32_t gen_seen;	/* loop: ctl_gen at the start of the last pass */
 	uint32_t sleeping;	/* loop announces a sleep (atomic) */
 	struct vhb_notify nt;
+
+	/* Auto mode, loop only (TSC cycles; published in st.auto_*). */
+	uint64_t work_end;	/* end of the last busy pass; 0 once its gap was learned */
+	uint64_t gap_avg;	/* moving average of the gaps */
+	uint64_t gap_last;
+	uint64_t sleep_cost;	/* moving average of one sleep's CPU cost */
+	uint64_t arm_tsc;	/* when kicks were asked for before the coming sleep */
+	uint64_t auto_spin;	/* poll this long after work before sleeping */
 };
+
+/* The cheapest a sleep is taken to cost: a wake-up is at least a context switch. */
+#define AUTO_SLEEP_COST_MIN_NS	2000
+/* One sleep in this many (a power of 2) has its CPU cost measured. */
+#define AUTO_SAMPLE		16
 
 static struct vhb_lcore *g_lcores;
 static unsigned int g_nlcores;
 static struct vhb_poll_params g_poll = {
-	.mode = VHB_POLL_ADAPTIVE,
+	.mode = VHB_POLL_AUTO,
 	.idle_us = VHB_POLL_IDLE_US_DEFAULT,
 	.max_sleep_ms = VHB_POLL_MAX_SLEEP_MS_DEFAULT,
 };
@@ -311,14 +333,15 @@ static bool
 poll_params_valid(const struct vhb_poll_params *p)
 {
 	return p != NULL && (p->mode == VHB_POLL_ADAPTIVE || p->mode == VHB_POLL_BUSY ||
-			     p->mode == VHB_POLL_INTERRUPT) && p->max_sleep_ms > 0 &&
+			     p->mode == VHB_POLL_INTERRUPT || p->mode == VHB_POLL_AUTO) &&
+	       p->max_sleep_ms > 0 &&
 	       p->max_sleep_ms <= 3600 * 1000;
 }
 
 void
 vhb_poll_params_default(struct vhb_poll_params *p)
 {
-	p->mode = VHB_POLL_ADAPTIVE;
+	p->mode = VHB_POLL_AUTO;
 	p->idle_us = VHB_POLL_IDLE_US_DEFAULT;
 	p->max_sleep_ms = VHB_POLL_MAX_SLEEP_MS_DEFAULT;
 }
@@ -377,6 +400,8 @@ vhb_poll_mode_name(enum vhb_poll_mode mode)
 		return "poll";
 	case VHB_POLL_INTERRUPT:
 		return "interrupt";
+	case VHB_POLL_AUTO:
+		return "auto";
 	default:
 		return "unknown";
 	}
@@ -393,6 +418,8 @@ vhb_poll_mode_parse(const char *name, enum vhb_poll_mode *mode)
 		*mode = VHB_POLL_BUSY;
 	else if (strcasecmp(name, "interrupt") == 0)
 		*mode = VHB_POLL_INTERRUPT;
+	else if (strcasecmp(name, "auto") == 0)
+		*mode = VHB_POLL_AUTO;
 	else
 		return -EINVAL;
 	return 0;
@@ -445,6 +472,7 @@ vhb_init(const unsigned int *lcores, unsigned int nlcores)
 		}
 	}
 	g_nlcores = nlcores;
+	vhb_resident_timer_start();
 	return 0;
 fail_one:
 	while (i-- > 0) {
@@ -493,14 +521,64 @@ lcore_set_kicks(struct vhb_lcore *lc, bool kicks)
 	return pending;
 }
 
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Auto mode: the spin budget from what was learned (vhb_poll_auto.h), published. */
+static void
+auto_update(struct vhb_lcore *lc)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	uint64_t cost_min = AUTO_SLEEP_COST_MIN_NS * hz / 1000000000ULL;
+	uint64_t cap = (uint64_t)__atomic_load_n(&lc->idle_us, __ATOMIC_RELAXED) * hz / 1000000;
+
+	lc->auto_spin = vhb_auto_spin(lc->gap_avg, lc->gap_last, lc->sleep_cost, cost_min, cap);
+	__atomic_store_n(&lc->st.auto_gap_ns, RTE_MIN(lc->gap_avg, lc->gap_last) *
+			 1000000000ULL / hz, __ATOMIC_RELAXED);
+	__atomic_store_n(&lc->st.auto_sleep_cost_ns, RTE_MAX(lc->sleep_cost, cost_min) *
+			 1000000000ULL / hz, __ATOMIC_RELAXED);
+	__atomic_store_n(&lc->st.auto_spin_ns, lc->auto_spin * 1000000000ULL / hz,
+			 __ATOMIC_RELAXED);
+}
+
+/* A busy pass started at t0: the gap since the last one's end, if not yet learned. */
+static void
+auto_learn_gap(struct vhb_lcore *lc, uint64_t t0)
+{
+	if (lc->work_end == 0 || t0 <= lc->work_end)
+		return;
+	lc->gap_last = t0 - lc->work_end;
+	lc->gap_avg = vhb_auto_ewma(lc->gap_avg, lc->gap_last);
+	lc->work_end = 0;
+	auto_update(lc);
+}
+
+/* One sleep cost arm_cycles (kicks asked for, re-check pass) and cpu_ns in the wait. */
+static void
+auto_learn_sleep(struct vhb_lcore *lc, uint64_t arm_cycles, uint64_t cpu_ns)
+{
+	uint64_t hz = rte_get_tsc_hz();
+
+	lc->sleep_cost = vhb_auto_ewma(lc->sleep_cost, arm_cycles + cpu_ns * hz / 1000000000ULL);
+	auto_update(lc);
+}
+
 /* Sleep until a kick, a control action or the next timer; returns VHB_WOKE_* or 0 (no sleep). */
 static unsigned int
 lcore_sleep(struct vhb_lcore *lc, uint64_t now, uint64_t *last)
 {
 	uint64_t hz = rte_get_tsc_hz();
-	uint64_t next = UINT64_MAX, t_in, t_out, ms;
+	uint64_t next = UINT64_MAX, t_in, t_out, ms, cpu_in;
 	int timeout = (int)__atomic_load_n(&lc->max_sleep_ms, __ATOMIC_RELAXED);
 	unsigned int i, why;
+	bool sample;
 
 	for (i = 0; i < lc->ndevs; i++)
 		next = RTE_MIN(next, vhb_device_next_timer(lc->devs[i]));
@@ -521,8 +599,13 @@ lcore_sleep(struct vhb_lcore *lc, uint64_t now, uint64_t *last)
 	t_in = rte_rdtsc();
 	st_add(&lc->st.poll_cycles, t_in - *last);
 	st_add(&lc->st.sleeps, 1);
+	/* The CPU clock is a system call of its own: sample one sleep in AUTO_SAMPLE. */
+	sample = (lc->st.sleeps & (AUTO_SAMPLE - 1)) == 1;
+	cpu_in = sample ? thread_cpu_ns() : 0;
 	why = vhb_notify_wait(&lc->nt, timeout);
 	t_out = rte_rdtsc();
+	if (sample)
+		auto_learn_sleep(lc, t_in - lc->arm_tsc, thread_cpu_ns() - cpu_in);
 	st_add(&lc->st.sleep_cycles, t_out - t_in);
 	*last = t_out;
 	if (why & VHB_WOKE_KICK)
@@ -535,6 +618,18 @@ awake:
 	__atomic_store_n(&lc->sleeping, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&lc->st.sleeping, 0, __ATOMIC_RELAXED);
 	return why;
+}
+
+/* How long to poll after the last work before sleeping (not for VHB_POLL_BUSY). */
+static uint64_t
+spin_cycles(const struct vhb_lcore *lc, enum vhb_poll_mode mode)
+{
+	if (mode == VHB_POLL_ADAPTIVE)
+		return (uint64_t)__atomic_load_n(&lc->idle_us, __ATOMIC_RELAXED) *
+		       rte_get_tsc_hz() / 1000000;
+	if (mode == VHB_POLL_AUTO)
+		return lc->auto_spin;
+	return 0;
 }
 
 int
@@ -583,17 +678,19 @@ vhb_lcore_loop(void *arg)
 			st_add(&lc->st.busy_cycles, t1 - t0);
 			if (armed)
 				st_add(&lc->st.sleep_aborts, 1);
+			auto_learn_gap(lc, t0);
+			lc->work_end = t1;
 			last_busy = t1;
 			armed = false;
-			if (kicks && mode != VHB_POLL_INTERRUPT) {
+			/* Polling next: the drivers need not kick. Auto about to sleep: leave them. */
+			if (kicks && mode != VHB_POLL_INTERRUPT &&
+			    (mode != VHB_POLL_AUTO || lc->auto_spin != 0)) {
 				lcore_set_kicks(lc, false);
 				kicks = false;
 			}
 			continue;
 		}
-		if (mode == VHB_POLL_BUSY || (mode == VHB_POLL_ADAPTIVE &&
-		    t1 - last_busy < (uint64_t)__atomic_load_n(&lc->idle_us, __ATOMIC_RELAXED) *
-		    rte_get_tsc_hz() / 1000000)) {
+		if (mode == VHB_POLL_BUSY || t1 - last_busy < spin_cycles(lc, mode)) {
 			if (kicks && mode == VHB_POLL_BUSY) {
 				lcore_set_kicks(lc, false);
 				kicks = false;
@@ -604,12 +701,14 @@ vhb_lcore_loop(void *arg)
 		}
 		if (!armed) {
 			/* The next pass is the re-check of every ring after the flag change. */
+			lc->arm_tsc = t1;
 			armed = !lcore_set_kicks(lc, true);
 			kicks = true;
 			continue;
 		}
 		why = lcore_sleep(lc, t1, &last);
 		armed = false;
+		/* The time asleep is no gap of its own: the next busy pass measures it whole. */
 		if ((why & VHB_WOKE_KICK) && mode == VHB_POLL_ADAPTIVE) {
 			/* Traffic: poll again, without kicks, until idle_us passes without work. */
 			lcore_set_kicks(lc, false);
@@ -628,6 +727,7 @@ vhb_stop(void)
 {
 	unsigned int i;
 
+	vhb_resident_timer_stop();
 	for (i = 0; i < g_nlcores; i++) {
 		__atomic_store_n(&g_lcores[i].stop, 1, __ATOMIC_RELAXED);
 		lcore_wake(&g_lcores[i]);
@@ -674,5 +774,8 @@ vhb_lcore_get_stats(unsigned int i, struct vhb_lcore_stats *st)
 	st->wakeups_control = __atomic_load_n(&s->wakeups_control, __ATOMIC_RELAXED);
 	st->wakeups_timeout = __atomic_load_n(&s->wakeups_timeout, __ATOMIC_RELAXED);
 	st->sleep_aborts = __atomic_load_n(&s->sleep_aborts, __ATOMIC_RELAXED);
+	st->auto_gap_ns = __atomic_load_n(&s->auto_gap_ns, __ATOMIC_RELAXED);
+	st->auto_sleep_cost_ns = __atomic_load_n(&s->auto_sleep_cost_ns, __ATOMIC_RELAXED);
+	st->auto_spin_ns = __atomic_load_n(&s->auto_spin_ns, __ATOMIC_RELAXED);
 	return 0;
 }

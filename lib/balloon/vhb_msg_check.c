@@ -71,8 +71,9 @@ vhb_msg_config_set(struct vhb_config *cfg, bool poison_writable, const uint8_t *
 
 /*
  * Payload size of every request whose payload has one size
- * (protocol.md#P-dpdk-no-validation): 0 for none, 8 for a u64 or a vring state, 40 for vring addresses, 16 for a log
- * description. -1: variable (checked by its own handler) or no handler at all.
+ * (protocol.md#P-dpdk-no-validation): 0 for none, 8 for a u64 or a vring state, 40 for
+ * vring addresses, 16 for a log description. -1: variable (checked by its own handler)
+ * or no handler at all.
  */
 static int
 fixed_size(uint32_t request)

@@ -675,7 +675,7 @@ on_new_connection(int vid)
 
 	if (rte_vhost_get_ifname(vid, path, sizeof(path)) != 0)
 		return -1;
-	dev = vhb_device_find(path);
+	dev = vhb_device_by_vhost_path(path);
 	if (dev == NULL)
 		return -1;
 	if (rte_vhost_extern_callback_register(vid, &vhb_extern_ops, dev) != 0) {

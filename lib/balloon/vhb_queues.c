@@ -306,13 +306,18 @@ vhb_pages_stats_accumulate(struct vhb_balloon_pages_stats *acc,
 	acc->pfns_duplicate += add->pfns_duplicate;
 	acc->pfns_out_of_range += add->pfns_out_of_range;
 	acc->host_pages_released += add->host_pages_released;
-	acc->bytes_released += add->bytes_released;
+	acc->bytes_release_asked += add->bytes_release_asked;
+	acc->bytes_regained += add->bytes_regained;
 	acc->release_calls += add->release_calls;
 	acc->release_errors += add->release_errors;
+	acc->inflate_bytes_release_asked += add->inflate_bytes_release_asked;
+	acc->inflate_bytes_regained += add->inflate_bytes_regained;
 	acc->report_ranges += add->report_ranges;
-	acc->report_bytes_released += add->report_bytes_released;
+	acc->report_bytes_release_asked += add->report_bytes_release_asked;
+	acc->report_bytes_regained += add->report_bytes_regained;
 	acc->report_bytes_skipped += add->report_bytes_skipped;
 	acc->report_ranges_invalid += add->report_ranges_invalid;
+	acc->measure_calls += add->measure_calls;
 }
 
 void
@@ -332,10 +337,14 @@ vhb_device_publish_counters(struct vhb_device *dev)
 	c[VHB_CNT(pfns_duplicate)] = sum.pfns_duplicate;
 	c[VHB_CNT(pfns_out_of_range)] = sum.pfns_out_of_range;
 	c[VHB_CNT(host_pages_released)] = sum.host_pages_released;
-	c[VHB_CNT(bytes_released)] = sum.bytes_released;
+	c[VHB_CNT(bytes_release_asked)] = sum.bytes_release_asked;
+	c[VHB_CNT(bytes_regained)] = sum.bytes_regained;
 	c[VHB_CNT(release_calls)] = sum.release_calls;
 	c[VHB_CNT(release_errors)] = sum.release_errors;
-	c[VHB_CNT(report_bytes_released)] = sum.report_bytes_released;
+	c[VHB_CNT(inflate_bytes_release_asked)] = sum.inflate_bytes_release_asked;
+	c[VHB_CNT(inflate_bytes_regained)] = sum.inflate_bytes_regained;
+	c[VHB_CNT(report_bytes_release_asked)] = sum.report_bytes_release_asked;
+	c[VHB_CNT(report_bytes_regained)] = sum.report_bytes_regained;
 	c[VHB_CNT(report_bytes_skipped)] = sum.report_bytes_skipped;
 	for (i = 0; i < RTE_DIM(dev->lc_cnt); i++)
 		__atomic_store_n(&out[i], c[i], __ATOMIC_RELAXED);

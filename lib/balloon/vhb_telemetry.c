@@ -106,7 +106,9 @@ fill_device(struct vhb_device *dev, const struct vhb_device_info *in, struct rte
 	rte_tel_data_add_dict_u64(d, "actual_pages", in->actual);
 	rte_tel_data_add_dict_u64(d, "poison_val", in->poison_val);
 	rte_tel_data_add_dict_u64(d, "pages_in_balloon", in->pages_in_balloon);
-	rte_tel_data_add_dict_u64(d, "bytes_released", in->bytes_released);
+	rte_tel_data_add_dict_u64(d, "bytes_release_asked", in->bytes_release_asked);
+	rte_tel_data_add_dict_u64(d, "bytes_regained", in->bytes_regained);
+	rte_tel_data_add_dict_u64(d, "host_resident_bytes", in->host_resident_bytes);
 
 	rte_tel_data_start_dict(cd);
 	names = vhb_device_counter_names(&n);
@@ -202,6 +204,9 @@ tel_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(ld, "wakeups_control", st.wakeups_control);
 		rte_tel_data_add_dict_u64(ld, "wakeups_timeout", st.wakeups_timeout);
 		rte_tel_data_add_dict_u64(ld, "sleep_aborts", st.sleep_aborts);
+		rte_tel_data_add_dict_u64(ld, "auto_gap_ns", st.auto_gap_ns);
+		rte_tel_data_add_dict_u64(ld, "auto_sleep_cost_ns", st.auto_sleep_cost_ns);
+		rte_tel_data_add_dict_u64(ld, "auto_spin_ns", st.auto_spin_ns);
 		if (vhb_lcore_get_poll_params(i, &pp) != 0)
 			vhb_poll_params_default(&pp);
 		rte_tel_data_add_dict_u64(ld, "idle_us", pp.idle_us);

@@ -74,20 +74,34 @@ struct vhb_device_info {
 	uint32_t actual;		/**< balloon size the guest last wrote, 4 KiB pages */
 	uint32_t poison_val;		/**< 0 unless PAGE_POISON and the guest poisons pages */
 	uint64_t pages_in_balloon;	/**< 4 KiB pages the backend counts in the balloon */
-	uint64_t bytes_released;	/**< host memory released (inflate + reporting) */
+	uint64_t bytes_release_asked;	/**< bytes the backend asked the kernel to release
+					 *   (inflate + reporting, cumulative); includes ranges
+					 *   that were already holes */
+	uint64_t bytes_regained;	/**< of those, bytes the host really got back: the fall
+					 *   of the backing files' allocated blocks (cumulative) */
+	uint64_t host_resident_bytes;	/**< guest RAM allocated on the host now: allocated
+					 *   blocks of the backing files, each file once; 0 until
+					 *   the driver started. At most about 1 s old */
 };
 
 /** Counters of one device; written by its poll lcore, read relaxed. */
 struct vhb_device_counters {
 	uint64_t inflate_requests, deflate_requests, report_requests, stats_updates;
 	uint64_t pfns_inflated, pfns_deflated, pfns_duplicate, pfns_out_of_range;
-	uint64_t host_pages_released, bytes_released, release_calls, release_errors;
-	uint64_t report_bytes_released, report_bytes_skipped, report_skipped_poison;
+	uint64_t host_pages_released;	/**< host pages in successful release calls */
+	uint64_t bytes_release_asked;	/**< bytes in successful release calls (asked) */
+	uint64_t bytes_regained;	/**< of those, bytes the host really got back */
+	uint64_t release_calls, release_errors;
+	uint64_t inflate_bytes_release_asked, inflate_bytes_regained;	/**< inflate's share */
+	uint64_t report_bytes_release_asked, report_bytes_regained;	/**< reporting's share */
+	uint64_t report_bytes_skipped, report_skipped_poison;
 	uint64_t guest_errors;		/**< protocol violations (queue or device marked broken) */
 	uint64_t config_changes_sent;	/**< config-change messages to the frontend */
 	uint64_t get_config, set_config;
 	uint64_t guest_notifications;
 	uint64_t stats_bad_length;	/**< stats buffers not whole 10-byte entries (tail ignored) */
+	uint64_t host_resident_bytes;	/**< not a counter: the gauge of vhb_device_info, here
+					 *   too so that counter-only metrics see what a VM costs */
 };
 
 /** Name and offset of one field of struct vhb_device_counters. */
@@ -127,16 +141,22 @@ struct vhb_lcore_stats {
 	uint64_t wakeups_control;	/**< woken by the control side (device, quiesce, target) */
 	uint64_t wakeups_timeout;	/**< woken by the timeout (stats timer, max sleep) */
 	uint64_t sleep_aborts;		/**< re-check after enabling kicks found work: no sleep */
+	/* Appended: what the auto mode observed (docs/device.md#polling-modes). */
+	uint64_t auto_gap_ns;		/**< expected idle gap between requests */
+	uint64_t auto_sleep_cost_ns;	/**< the loop's CPU cost of one sleep and wake-up */
+	uint64_t auto_spin_ns;		/**< how long it polls after work before sleeping */
 };
 
 /** How a poll lcore waits for work. */
 enum vhb_poll_mode {
-	VHB_POLL_ADAPTIVE = 0,	/**< poll; sleep on kicks after idle_us without work (default) */
+	VHB_POLL_ADAPTIVE = 0,	/**< poll; sleep on kicks after idle_us without work */
 	VHB_POLL_BUSY,		/**< always poll ("poll"): lowest latency, one busy CPU */
 	VHB_POLL_INTERRUPT,	/**< never busy-poll: sleep whenever a pass found no work */
+	VHB_POLL_AUTO,		/**< poll through gaps shorter than a sleep costs, else sleep
+				 *   (default; at most idle_us of polling) */
 };
 
-/** Default idle period before an adaptive lcore sleeps. */
+/** Default idle period before an adaptive lcore sleeps (the most an auto lcore polls). */
 #define VHB_POLL_IDLE_US_DEFAULT	1000
 /** Default longest sleep when no timer is due. */
 #define VHB_POLL_MAX_SLEEP_MS_DEFAULT	1000
@@ -144,9 +164,24 @@ enum vhb_poll_mode {
 /** Polling mode of a poll lcore. */
 struct vhb_poll_params {
 	enum vhb_poll_mode mode;
-	uint32_t idle_us;	/**< adaptive: sleep after this long without work (0: at once) */
+	uint32_t idle_us;	/**< adaptive: sleep after this long without work (0: at once);
+				 *   auto: the longest it polls between requests */
 	uint32_t max_sleep_ms;	/**< longest sleep when no stats timer is due (>= 1) */
 };
+
+/*
+ * Most devices one process serves (VHB_MAX_DEVICES, config/vhb_limits.h): rte_vhost
+ * 22.11's one event thread watches 1024 fds, two per device. vhb_device_create() past
+ * it fails with rte_errno ENOSPC; more VMs need a second process.
+ */
+
+/**
+ * Log levels for a backend serving many VMs: rte_vhost logs every vhost-user message it
+ * reads at INFO (lib.vhost.config), which costs more CPU than the message itself (a
+ * balloon step is two of them). This lowers it to NOTICE. Call before rte_eal_init(),
+ * so that --log-level still decides: lib.vhost.config:info brings the lines back.
+ */
+void vhb_log_defaults(void);
 
 /**
  * Set up the library for these poll lcores (must be EAL worker lcores). Call once
@@ -188,7 +223,7 @@ int vhb_device_get_guest_stats(const struct vhb_device *dev, struct vhb_guest_st
 /** Stats of poll lcore i (0 <= i < count given to vhb_init()); -ENOENT past the end. */
 int vhb_lcore_get_stats(unsigned int i, struct vhb_lcore_stats *st);
 
-/** Fill p with the defaults: adaptive, VHB_POLL_IDLE_US_DEFAULT, VHB_POLL_MAX_SLEEP_MS_DEFAULT. */
+/** Fill p with the defaults: auto, VHB_POLL_IDLE_US_DEFAULT, VHB_POLL_MAX_SLEEP_MS_DEFAULT. */
 void vhb_poll_params_default(struct vhb_poll_params *p);
 
 /**
@@ -201,7 +236,7 @@ int vhb_set_poll_params(const struct vhb_poll_params *p);
 int vhb_lcore_set_poll_params(unsigned int i, const struct vhb_poll_params *p);
 int vhb_lcore_get_poll_params(unsigned int i, struct vhb_poll_params *p);
 
-/** "adaptive", "poll", "interrupt"; and back (0 or -EINVAL). */
+/** "adaptive", "poll", "interrupt", "auto"; and back (0 or -EINVAL). */
 const char *vhb_poll_mode_name(enum vhb_poll_mode mode);
 int vhb_poll_mode_parse(const char *name, enum vhb_poll_mode *mode);
 
@@ -216,6 +251,9 @@ const char *vhb_guest_stat_name(unsigned int tag);
 #define VHB_DEVICE_RELEASE_BULK		0	/**< coalesced ranges (default) */
 #define VHB_DEVICE_RELEASE_PER_PAGE	1	/**< one syscall per host page (QEMU-like) */
 #define VHB_DEVICE_RELEASE_NONE		2	/**< track only, release nothing */
+#define VHB_DEVICE_RELEASE_UNMEASURED	3	/**< BULK without measuring what the host
+						 *   regained (*_regained stay): the baseline
+						 *   for the measurement's cost */
 
 /**
  * How the device releases memory, for benchmarks: applies to the page tracking of the

@@ -203,7 +203,9 @@ snap_one(struct vhb_device *dev, void *arg)
 }
 
 /* Device gauges of struct vhb_device_info. */
-enum dev_field { F_GUEST_MEM, F_TARGET, F_ACTUAL, F_IN_BALLOON, F_PAGE_SIZE, F_RELEASED };
+enum dev_field {
+	F_GUEST_MEM, F_TARGET, F_ACTUAL, F_IN_BALLOON, F_PAGE_SIZE, F_ASKED, F_REGAINED, F_RESIDENT,
+};
 
 static uint64_t
 dev_field(const struct vhb_device_info *in, enum dev_field f)
@@ -214,27 +216,37 @@ dev_field(const struct vhb_device_info *in, enum dev_field f)
 	case F_ACTUAL: return (uint64_t)in->actual * VHB_PFN_SIZE;
 	case F_IN_BALLOON: return in->pages_in_balloon * VHB_PFN_SIZE;
 	case F_PAGE_SIZE: return in->backing_page_size;
-	case F_RELEASED: return in->bytes_released;
+	case F_ASKED: return in->bytes_release_asked;
+	case F_REGAINED: return in->bytes_regained;
+	case F_RESIDENT: return in->host_resident_bytes;
 	}
 	return 0;
 }
 
+/*
+ * name: the per-device gauge (NULL: the counter table already has it per device);
+ * all_name/all_help: the sum over the devices present (NULL: none).
+ */
 static const struct {
 	enum dev_field f;
-	const char *name, *help, *all_help;
+	const char *name, *help, *all_name, *all_help;
 } dev_gauges[] = {
 	{ F_GUEST_MEM, "guest_memory_bytes", "Guest memory mapped by the frontend",
-	  "Guest memory of all devices" },
+	  "all_guest_memory_bytes", "Guest memory of all devices" },
 	{ F_TARGET, "target_bytes", "Balloon target: memory asked back from the guest",
-	  "Balloon targets of all devices" },
+	  "all_target_bytes", "Balloon targets of all devices" },
 	{ F_ACTUAL, "actual_bytes", "Balloon size the guest driver last reported",
-	  "Balloon sizes the guests reported, all devices" },
+	  "all_actual_bytes", "Balloon sizes the guests reported, all devices" },
 	{ F_IN_BALLOON, "in_balloon_bytes", "Memory the backend counts in the balloon",
-	  "Memory in the balloons of all devices" },
+	  "all_in_balloon_bytes", "Memory in the balloons of all devices" },
 	{ F_PAGE_SIZE, "backing_page_size_bytes", "Largest host page size of the guest memory",
-	  NULL },
-	{ F_RELEASED, NULL, NULL,
-	  "Host memory released by the devices present (inflate and free page reporting)" },
+	  NULL, NULL },
+	{ F_ASKED, NULL, NULL, "all_release_asked_bytes",
+	  "Memory the devices present asked the kernel to release (holes again included)" },
+	{ F_REGAINED, NULL, NULL, "all_regained_bytes",
+	  "Host memory the devices present really got back (inflate and free page reporting)" },
+	{ F_RESIDENT, NULL, NULL, "all_host_resident_bytes",
+	  "Guest RAM of the devices present allocated on the host now" },
 };
 
 /* Counters of struct vhb_device_counters that go up and down: gauges, not counters. */
@@ -253,11 +265,17 @@ static const struct {
 	{ "pfns_deflated", "4 KiB pages the guest took out of the balloon" },
 	{ "pfns_duplicate", "Inflated pages that were already in the balloon" },
 	{ "pfns_out_of_range", "Page numbers outside guest memory (dropped)" },
-	{ "host_pages_released", "Host pages released" },
-	{ "bytes_released", "Host memory released (inflate and free page reporting)" },
+	{ "host_pages_released", "Host pages in release calls" },
+	{ "bytes_release_asked", "Memory the backend asked the kernel to release (inflate and "
+	  "free page reporting; a range that was already a hole counts again)" },
+	{ "bytes_regained", "Host memory really given back: what the guest memory files' "
+	  "allocation fell by across the releases" },
 	{ "release_calls", "Release system calls" },
 	{ "release_errors", "Release system calls that failed" },
-	{ "report_bytes_released", "Host memory released by free page reporting" },
+	{ "inflate_bytes_release_asked", "Memory inflate requests asked the kernel to release" },
+	{ "inflate_bytes_regained", "Host memory inflate requests really got back" },
+	{ "report_bytes_release_asked", "Memory free page reports asked the kernel to release" },
+	{ "report_bytes_regained", "Host memory free page reports really got back" },
 	{ "report_bytes_skipped", "Reported memory not released (partial host pages)" },
 	{ "report_skipped_poison", "Reports not released because of page poisoning" },
 	{ "guest_errors", "Guest protocol violations (queue or device stopped)" },
@@ -266,6 +284,8 @@ static const struct {
 	{ "set_config", "SET_CONFIG messages from the frontend" },
 	{ "guest_notifications", "Interrupts sent to the guest" },
 	{ "stats_bad_length", "Statistics buffers that were not whole entries" },
+	{ "host_resident_bytes", "Guest RAM allocated on the host now (allocated blocks of the "
+	  "guest memory files, each file once)" },
 };
 
 /*
@@ -468,10 +488,9 @@ totals(struct mbuf *b, const struct snap *s)
 		value_u64(b, n);
 	}
 	for (i = 0; i < sizeof(dev_gauges) / sizeof(dev_gauges[0]); i++) {
-		if (dev_gauges[i].all_help == NULL)
+		if (dev_gauges[i].all_name == NULL)
 			continue;
-		snprintf(name, sizeof(name), "all_%s", dev_gauges[i].name != NULL ?
-			 dev_gauges[i].name : "released_bytes");
+		snprintf(name, sizeof(name), "%s", dev_gauges[i].all_name);
 		family(b, name, M_GAUGE, "bytes", dev_gauges[i].all_help);
 		for (k = 0, sum = 0; k < s->ndev; k++)
 			sum += dev_field(&s->dev[k].in, dev_gauges[i].f);
@@ -546,7 +565,7 @@ static void
 lcores(struct mbuf *b)
 {
 	static const enum vhb_poll_mode modes[] = {
-		VHB_POLL_ADAPTIVE, VHB_POLL_BUSY, VHB_POLL_INTERRUPT,
+		VHB_POLL_AUTO, VHB_POLL_ADAPTIVE, VHB_POLL_BUSY, VHB_POLL_INTERRUPT,
 	};
 	static const char *const reasons[] = { "kick", "control", "timeout" };
 	struct vhb_lcore_stats one, *st;
@@ -570,7 +589,7 @@ lcores(struct mbuf *b)
 	}
 	n = i;
 	family(b, "lcore_mode", M_STATESET, NULL,
-	       "Polling mode in force: adaptive, poll or interrupt");
+	       "Polling mode in force: auto, adaptive, poll or interrupt");
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < sizeof(modes) / sizeof(modes[0]); j++) {
 			sample(b, "lcore_mode", "");

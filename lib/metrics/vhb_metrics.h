@@ -8,7 +8,7 @@
  *
  * Every counter the library names (vhb_device_counter_names()) becomes a metric without a
  * change here: "bytes" in a counter's name moves to the end as its unit
- * ("report_bytes_released" -> vhost_balloon_report_released_bytes_total).
+ * ("report_bytes_regained" -> vhost_balloon_report_regained_bytes_total).
  */
 #ifndef VHB_METRICS_H
 #define VHB_METRICS_H

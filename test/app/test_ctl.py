@@ -71,7 +71,8 @@ def client_basics(env, c):
     rc, out, err = ctl(env, "show", "devices")
     check(rc == 0 and err == "", "ctl show devices: exit 0, nothing on stderr")
     check(re.search(r"^name +state +lcore +numa +guest mem +page size +target +actual +"
-                    r"in balloon +released +features +socket$", out, re.M) is not None,
+                    r"in balloon +release asked +regained +host resident +features +socket$",
+                    out, re.M) is not None,
           "ctl show devices: aligned table header")
     check(re.search(r"^vm1 +listening +- +- +0 B ", out, re.M) is not None,
           "ctl show devices: row for vm1 (no guest: listening, no lcore)")
@@ -87,7 +88,8 @@ def client_basics(env, c):
     check(rc == 0 and "show metrics [FORMAT]" in out and "set target NAME SIZE" in out,
           "ctl help: table of commands")
     rc, out, _ = ctl(env, "show", "lcores")
-    check(rc == 0 and re.search(r"^lcore +devices +passes .* mode .* sleep aborts$", out, re.M)
+    check(rc == 0 and re.search(r"^lcore +devices +passes .* mode .* sleep aborts .* auto spin us$",
+                                out, re.M)
           is not None, "ctl show lcores: one table")
     rc, out, _ = ctl(env, "set", "target", "vm1", "8M")
     check(rc == 0 and "target: 8.00 MiB" in out, "ctl set target without --wait")
@@ -237,19 +239,27 @@ def metrics_with_guest(env, c):
           "vm1: target, actual, in balloon 16 MiB; guest memory 64 MiB")
     check(fams["vhost_balloon_target_bytes"]["unit"] == "bytes" and
           fams["vhost_balloon_target_bytes"]["type"] == "gauge", "target_bytes: gauge, bytes")
-    # Every counter of 'show counters' is a metric, by the documented name mapping.
+    # Every counter of 'show counters' is a metric, by the documented name mapping; the one
+    # level among them (host_resident_bytes) is a gauge.
     missing = []
     for k, v in cnt.items():
         fam = fams.get(metric_name(k))
         got = None if fam is None else sample(fams, metric_name(k), {"vm": "vm1"})
-        if fam is None or fam["type"] != "counter" or got is None or got < v:
+        want = "gauge" if k == "host_resident_bytes" else "counter"
+        if fam is None or fam["type"] != want or got is None or \
+                (want == "counter" and got < v):
             missing.append(k)
-    check(missing == [], "all %d counters of show counters are _total counters (missing or "
-          "wrong: %s)" % (len(cnt), missing))
+    check(missing == [], "all %d counters of show counters are metrics: _total counters, "
+          "the gauge a gauge (missing or wrong: %s)" % (len(cnt), missing))
     check(sample(fams, "vhost_balloon_pfns_inflated", {"vm": "vm1"}) == cnt["pfns_inflated"],
           "pfns_inflated_total equals show counters (%d)" % cnt["pfns_inflated"])
-    check(fams["vhost_balloon_released_bytes"]["unit"] == "bytes",
-          "bytes_released -> vhost_balloon_released_bytes_total, UNIT bytes")
+    check(fams["vhost_balloon_regained_bytes"]["unit"] == "bytes" and
+          fams["vhost_balloon_release_asked_bytes"]["type"] == "counter",
+          "bytes_regained -> vhost_balloon_regained_bytes_total, UNIT bytes; asked a counter")
+    res = sample(fams, "vhost_balloon_host_resident_bytes", {"vm": "vm1"})
+    check(fams["vhost_balloon_host_resident_bytes"]["type"] == "gauge" and res is not None and
+          0 < res <= 64 * MiB and sample(fams, "vhost_balloon_all_host_resident_bytes", {}) >= res,
+          "host_resident_bytes: a gauge, 0 < %s <= 64 MiB, in the process-wide sum" % res)
     check(sample(fams, "vhost_balloon_guest_total_memory_bytes", {"vm": "vm1"}) == 64 * MiB,
           "guest stat total-memory: 64 MiB")
     age = sample(fams, "vhost_balloon_guest_stats_age_seconds", {"vm": "vm1"})
@@ -257,8 +267,10 @@ def metrics_with_guest(env, c):
           sample(fams, "vhost_balloon_guest_stats_age_seconds", {"vm": "vm2"}) is None,
           "guest stats age for vm1 only (vm2 sent none)")
     check(sample(fams, "vhost_balloon_lcore_mode",
-                 {"lcore": "1", "vhost_balloon_lcore_mode": "adaptive"}) == 1,
-          "lcore 1 mode stateset: adaptive")
+                 {"lcore": "1", "vhost_balloon_lcore_mode": "auto"}) == 1 and
+          sample(fams, "vhost_balloon_lcore_mode",
+                 {"lcore": "1", "vhost_balloon_lcore_mode": "adaptive"}) == 0,
+          "lcore 1 mode stateset: auto (the default)")
     cpu = sample(fams, "vhost_balloon_lcore_cpu_ratio", {"lcore": "1"})
     check(cpu is not None and 0 <= cpu <= 1, "lcore 1 cpu ratio in [0, 1] (%s)" % cpu)
     check(sample(fams, "vhost_balloon_devices", {"state": "running"}) == 1 and

@@ -5,10 +5,18 @@ table, add/del socket, telemetry over its SOCK_SEQPACKET socket, and clean shutd
 With a vmsim binary (argv[2]) also simulated guests: set target, actual follows, stats,
 a guest that disconnects mid-way.
 
-usage: test_daemon.py VHOST_BALLOON [VMSIM]
+--unit UNIT --user NAME runs every daemon as NAME (created if missing; needs root, else the
+test is skipped) under UNIT's restrictions (unitsandbox.py: its group, no capabilities, its
+system call filter, a read-only file system but for the run directories); the checks are
+the same, plus QEMU's side of the socket permissions. --backing hugetlbfs gives the
+simulated guests hugetlbfs memory (skipped without free 2 MiB hugepages).
+
+usage: test_daemon.py [--unit UNIT --user NAME] [--backing memfd|hugetlbfs] VHOST_BALLOON [VMSIM]
 """
+import grp
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -18,11 +26,24 @@ import sys
 import tempfile
 import time
 
-from apptest import Ctl, DPDK_RUN_DIRS, check, failures, wait_for
+from apptest import Ctl, DPDK_RUN_DIRS, check, failures, make_user, sandbox_wrapper, wait_for
+
+
+class Opt:
+    unit = None         # run the daemon under this unit's restrictions (unitsandbox.py)
+    user = None         # ... as this user
+    backing = "memfd"   # guest memory of the simulated guests
+    sock_gid = 1        # the group the socket permission check asks for
+    own = None          # chown a directory the daemon must write to (sandboxed runs)
+
+
+def run_dirs():
+    return DPDK_RUN_DIRS + (os.environ.get("XDG_RUNTIME_DIR", "") + "/dpdk",)
+
 
 def telemetry(prefix, cmd):
     """One telemetry request: SOCK_SEQPACKET, greeting first, then one JSON reply."""
-    for base in DPDK_RUN_DIRS:
+    for base in run_dirs():
         path = os.path.join(base, prefix, "dpdk_telemetry.v2")
         if os.path.exists(path):
             break
@@ -38,25 +59,87 @@ def telemetry(prefix, cmd):
     return greeting, reply[cmd.split(",")[0]]
 
 
+def options():
+    """Leading options into Opt (sys.argv keeps the rest); None, or 77 to skip."""
+    argv = sys.argv[1:]
+    while argv and argv[0] in ("--unit", "--user", "--backing"):
+        setattr(Opt, argv[0][2:], argv[1])
+        argv = argv[2:]
+    if Opt.backing == "hugetlbfs":
+        free = 0
+        with open("/proc/meminfo") as f:
+            for ln in f:
+                if ln.startswith("HugePages_Free:"):
+                    free = int(ln.split()[1])
+        # vm1 64 MiB, vm2 64 then 32 MiB: 80 pages at most at once, and some room.
+        if free < 128:
+            print("test_daemon: skip: hugetlbfs guests need 128 free 2 MiB hugepages, %d free"
+                  % free)
+            return 77
+    if Opt.unit:
+        if os.geteuid() != 0:
+            print("test_daemon: skip: running the daemon as another user needs root")
+            return 77
+        if make_user(Opt.user) is None:
+            print("test_daemon: skip: cannot create the test user %s" % Opt.user)
+            return 77
+    sys.argv[1:] = argv
+    return None
+
+
+def unit_group(unit):
+    import unitsandbox
+    return unitsandbox.last(unitsandbox.parse_unit(unit), "Group")
+
+
 def main():
+    skip = options()
+    if skip is not None:
+        return skip
     daemon = sys.argv[1]
     vmsim = sys.argv[2] if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
     root = tempfile.mkdtemp(prefix="vhbd-test-")
-    tmp = os.path.join(root, "run", "dir")     # the daemon creates the run dir and parents
+    base = root
+    if Opt.unit:
+        # The daemon as the test user: only root/sandbox is writable for it. Its run dirs
+        # are the user's, group and mode as the unit's RuntimeDirectory= makes them.
+        daemon, base = sandbox_wrapper(daemon, Opt.unit, Opt.user, root)
+        sys.argv[1] = daemon
+        gid = grp.getgrnam(unit_group(Opt.unit)).gr_gid
+        uid = pwd.getpwnam(Opt.user).pw_uid
+        Opt.sock_gid = gid
+        Opt.own = lambda p: (os.chown(p, uid, gid), os.chmod(p, 0o750))
+        tempfile.tempdir = base
+        print("test_daemon: daemon as user %s (uid %d), group %d, restrictions of %s" %
+              (Opt.user, uid, gid, Opt.unit))
+    else:
+        print("test_daemon: daemon as uid %d" % os.geteuid())
+    tmp = os.path.join(base, "run", "dir")     # the daemon creates the run dir and parents
+    if Opt.own:
+        os.makedirs(tmp)
+        Opt.own(tmp)
     prefix = "vhbd-app-%d" % os.getpid()
     ctl_path = os.path.join(tmp, "ctl.sock")
     print("test_daemon: guest memory backing: %s" %
-          ("memfd 4 KiB (vmsim guests)" if vmsim else "none (no simulated guests)"))
+          (("%s (vmsim guests)" % ("memfd 4 KiB" if Opt.backing == "memfd" else
+                                   "hugetlbfs 2 MiB")) if vmsim else
+           "none (no simulated guests)"))
     log = open(os.path.join(root, "daemon.log"), "w+")
     args = [daemon, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci", "--file-prefix", prefix,
             "--", "--run-dir", tmp, "--control", "ctl.sock", "--stats-interval", "1",
             "--socket", "vm1.sock", "--socket", "vm2.sock,features=stats+deflate-on-oom",
             "--poll-mode", "adaptive", "--poll-idle-us", "500", "--poll-max-sleep-ms", "200"]
+    if Opt.unit:
+        args += ["--control-mode", "0600"]     # as the shipped config file has it
     d = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: os.path.exists(ctl_path) or d.poll() is not None, 30, "control socket")
         check(d.poll() is None, "daemon started")
+        if Opt.unit:
+            restricted(d.pid)
         run(tmp, ctl_path, prefix, vmsim, d)
+        if Opt.unit and vmsim:
+            qemu_side(tmp, ctl_path, vmsim)
         cli(daemon)
     finally:
         if d.poll() is None:
@@ -76,11 +159,75 @@ def main():
     if failures() == 0:
         shutil.rmtree(root, ignore_errors=True)
     # EAL leaves its runtime directory behind; remove ours (this run's prefixes only).
-    for base in DPDK_RUN_DIRS:
+    for base in run_dirs():
         for pfx in (prefix, prefix + "-2", "vhbd-cli-%d" % os.getpid()):
             shutil.rmtree(os.path.join(base, pfx), ignore_errors=True)
     print("test_daemon: %s" % ("all passed" if failures() == 0 else "%d failures" % failures()))
     return 0 if failures() == 0 else 1
+
+
+def restricted(pid):
+    """The sandboxed daemon really runs as the test user, without any capability, with
+    no_new_privs and seccomp filters, and sees / read-only and only its own processes."""
+    with open("/proc/%d/status" % pid) as f:
+        st = dict(ln.split(":", 1) for ln in f.read().splitlines())
+    uid = pwd.getpwnam(Opt.user).pw_uid
+    check(st["Uid"].split() == [str(uid)] * 4 and
+          st["Gid"].split() == [str(Opt.sock_gid)] * 4 and st["Groups"].strip() == "",
+          "daemon runs as uid %d gid %d, no supplementary groups (%s / %s)" %
+          (uid, Opt.sock_gid, st["Uid"].split(), st["Gid"].split()))
+    caps = {k: int(st[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+    check(all(v == 0 for v in caps.values()), "daemon has no capability at all (%s)" % caps)
+    check(st["NoNewPrivs"].strip() == "1" and st["Seccomp"].strip() == "2" and
+          int(st["Seccomp_filters"]) >= 2, "no_new_privs, seccomp filters: %s" %
+          st["Seccomp_filters"].strip())
+    with open("/proc/%d/mountinfo" % pid) as f:
+        root = [ln.split() for ln in f if ln.split()[4] == "/"]
+    check(root and "ro" in root[0][5].split(","), "daemon sees / read-only")
+
+
+def qemu_side(tmp, ctl_path, vmsim):
+    """What QEMU needs to connect: a process of another user in the daemon's group (kvm)
+    connects and is served; the same user without that group is refused; with the group it
+    still cannot reach the control socket (--control-mode 0600)."""
+    MiB = 1 << 20
+    c = Ctl(ctl_path)
+    qemu = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--groups=%d" % Opt.sock_gid,
+            vmsim, "--socket", os.path.join(tmp, "vm1.sock"), "--mem", "32M", "--backing",
+            "memfd", "--quiet"]
+    g = subprocess.Popen(qemu, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: device(c, "vm1")["state"] == "running" or g.poll() is not None, 30,
+                 "guest of user nobody")
+        c.cmd("set target vm1 8M")
+        wait_for(lambda: device(c, "vm1")["actual_bytes"] == 8 * MiB or g.poll() is not None,
+                 60, "actual follows")
+        check(device(c, "vm1")["in_balloon_bytes"] == 8 * MiB,
+              "a guest run by user nobody in group %d connects and inflates" % Opt.sock_gid)
+        c.cmd("set target vm1 0")
+    finally:
+        if g.poll() is None:
+            g.send_signal(signal.SIGTERM)
+        rc = g.wait(30)
+        out = g.stdout.read().decode(errors="replace")
+    check(rc == 0, "its guest exits 0 (memory intact) (%s)%s" % (rc, "" if rc == 0 else out))
+    wait_for(lambda: device(c, "vm1")["state"] == "listening", 30, "vm1 listening")
+    p = subprocess.run(qemu[:3] + ["--clear-groups"] + qemu[4:], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    check(p.returncode != 0 and "Permission denied" in out and
+          device(c, "vm1")["state"] == "listening",
+          "user nobody without the group is refused (%d: %s)" % (p.returncode, out.strip()[-200:]))
+    probe = ("import socket; s = socket.socket(socket.AF_UNIX)\n"
+             "try:\n    s.connect(%r); print('connected')\n"
+             "except OSError as e:\n    print(e.strerror)\n" % ctl_path)
+    p = subprocess.run(qemu[:4] + [sys.executable, "-c", probe], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace").strip()
+    check(out == "Permission denied" and oct(os.stat(ctl_path).st_mode & 0o777) == "0o600",
+          "user nobody in group %d cannot connect to the control socket (%s)" %
+          (Opt.sock_gid, out))
+    c.close()
 
 
 def run(tmp, ctl_path, prefix, vmsim, d):
@@ -90,8 +237,8 @@ def run(tmp, ctl_path, prefix, vmsim, d):
     check(names == ["vm1", "vm2"], "show devices lists vm1, vm2 (%s)" % names)
     dev = r["devices"][0]
     for k in ("name", "state", "lcore", "numa", "guest_mem_bytes", "page_size_bytes",
-              "target_bytes", "actual_bytes", "in_balloon_bytes", "released_bytes",
-              "features", "socket"):
+              "target_bytes", "actual_bytes", "in_balloon_bytes", "release_asked_bytes",
+              "regained_bytes", "host_resident_bytes", "features", "socket"):
         check(k in dev, "show devices has %s" % k)
     check(dev["state"] == "listening", "no guest yet: listening")
     check(dev["socket"] == os.path.join(tmp, "vm1.sock"), "socket under the run dir")
@@ -236,7 +383,8 @@ def run(tmp, ctl_path, prefix, vmsim, d):
     lc0 = r["lcores"][0]
     want = {"lcore", "devices", "passes", "busy_passes", "busy_pct", "idle_pct", "mode",
             "idle_us", "max_sleep_ms", "sleeping", "poll_ms", "sleep_ms", "cpu_pct", "sleeps",
-            "wakeups_kick", "wakeups_control", "wakeups_timeout", "sleep_aborts"}
+            "wakeups_kick", "wakeups_control", "wakeups_timeout", "sleep_aborts", "auto_gap_us",
+            "auto_sleep_cost_us", "auto_spin_us"}
     check(set(lc0) == want, "show lcores: the documented keys (%s)" % (set(lc0) ^ want))
     check(lc0["mode"] == "adaptive" and lc0["idle_us"] == 500 and lc0["max_sleep_ms"] == 200,
           "--poll-mode/--poll-idle-us/--poll-max-sleep-ms applied (%s)" % lc0)
@@ -257,8 +405,8 @@ def run(tmp, ctl_path, prefix, vmsim, d):
           "telemetry device,vm2")
     want = {"name", "socket", "state", "lcore", "numa_node", "features_offered",
             "features_negotiated", "guest_mem_bytes", "regions", "backing_page_size",
-            "target_pages", "actual_pages", "poison_val", "pages_in_balloon", "bytes_released",
-            "counters"}
+            "target_pages", "actual_pages", "poison_val", "pages_in_balloon", "bytes_release_asked",
+            "bytes_regained", "host_resident_bytes", "counters"}
     check(set(dv) == want, "telemetry device: the documented keys (%s)" % (set(dv) ^ want))
     check(g.get("pid") == d.pid, "telemetry greeting is this daemon's")
     _, gs = telemetry(prefix, "/vhost_balloon/guest_stats,vm1")
@@ -268,7 +416,7 @@ def run(tmp, ctl_path, prefix, vmsim, d):
     want = {"lcore_id", "devices", "passes", "busy_passes", "busy_cycles", "total_cycles",
             "mode", "sleeping", "tsc_hz", "poll_cycles", "sleep_cycles", "sleeps",
             "wakeups_kick", "wakeups_control", "wakeups_timeout", "sleep_aborts", "idle_us",
-            "max_sleep_ms"}
+            "max_sleep_ms", "auto_gap_ns", "auto_sleep_cost_ns", "auto_spin_ns"}
     check(list(lc.keys()) == ["lcore1"] and set(lc["lcore1"]) == want,
           "telemetry lcores: the documented keys (%s)" % (set(lc.get("lcore1", {})) ^ want))
     check(lc["lcore1"]["mode"] == "adaptive" and lc["lcore1"]["idle_us"] == 500 and
@@ -293,15 +441,16 @@ def guests(tmp, c, prefix, vmsim, d_alive):
     procs = {}
     for n in ("vm1", "vm2"):
         procs[n] = subprocess.Popen([vmsim, "--socket", os.path.join(tmp, n + ".sock"),
-                                     "--mem", "64M", "--backing", "memfd", "--quiet"],
+                                     "--mem", "64M", "--backing", Opt.backing, "--quiet"],
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: all(device(c, n)["state"] == "running" for n in procs), 30,
                  "guests running")
         check(True, "two vmsim guests connected and running")
         d1 = device(c, "vm1")
-        check(d1["guest_mem_bytes"] == 64 * MiB and d1["page_size_bytes"] == 4096,
-              "vm1: 64 MiB guest memory, 4 KiB backing")
+        page = 4096 if Opt.backing == "memfd" else 2 * MiB
+        check(d1["guest_mem_bytes"] == 64 * MiB and d1["page_size_bytes"] == page,
+              "vm1: 64 MiB guest memory, %d KiB backing pages" % (page >> 10))
         check(d1["lcore"] == 1 and "stats" in d1["features"], "vm1 placed on lcore 1 with stats")
         check(c.cmd("set target vm1 24M") == {"device": "vm1", "target_bytes": 24 * MiB},
               "set target vm1 24M")
@@ -310,8 +459,11 @@ def guests(tmp, c, prefix, vmsim, d_alive):
         wait_for(lambda: device(c, "vm1")["actual_bytes"] == 24 * MiB and
                  device(c, "vm2")["actual_bytes"] == 16 * MiB, 60, "actual follows")
         d1, d2 = device(c, "vm1"), device(c, "vm2")
-        check(d1["in_balloon_bytes"] == 24 * MiB and d1["released_bytes"] >= 24 * MiB,
-              "vm1: 24 MiB in the balloon and released")
+        check(d1["in_balloon_bytes"] == 24 * MiB and d1["release_asked_bytes"] >= 24 * MiB and
+              d1["regained_bytes"] >= 24 * MiB, "vm1: 24 MiB in the balloon, asked and regained")
+        # vmsim fills its memory (64 MiB) before connecting; 24 MiB went back.
+        check(0 < d1["host_resident_bytes"] <= 40 * MiB,
+              "vm1: host_resident_bytes %d" % d1["host_resident_bytes"])
         check(d2["in_balloon_bytes"] == 16 * MiB, "vm2: 16 MiB in the balloon")
         cnt = c.cmd("show counters vm1")["counters"]
         check(cnt["pfns_inflated"] == 24 * 256 and cnt["guest_errors"] == 0,
@@ -326,7 +478,10 @@ def guests(tmp, c, prefix, vmsim, d_alive):
         check(dv["state"] == "running" and dv["actual_pages"] == 24 * 256 and
               dv["counters"]["pfns_inflated"] == 24 * 256, "telemetry device,vm1 follows")
         # Both front ends list every counter of the library's one name table.
-        check(set(dv["counters"]) == set(cnt) and "stats_bad_length" in cnt and len(cnt) == 21,
+        check(set(dv["counters"]) == set(cnt) and "stats_bad_length" in cnt and len(cnt) == 26 and
+              {"bytes_release_asked", "bytes_regained", "inflate_bytes_release_asked",
+               "inflate_bytes_regained", "report_bytes_release_asked",
+               "report_bytes_regained", "host_resident_bytes"} <= set(cnt),
               "show counters and telemetry list the same %d counters" % len(cnt))
         poll_modes(c, prefix)
         # Deflate vm1 partly; kill vm2 in the middle of a big inflate.
@@ -342,7 +497,7 @@ def guests(tmp, c, prefix, vmsim, d_alive):
         check("devices" in c.cmd("show devices"), "daemon serves after a guest vanished")
         # vm2 again: a new guest on the same socket.
         procs["vm2"] = subprocess.Popen([vmsim, "--socket", os.path.join(tmp, "vm2.sock"),
-                                         "--mem", "32M", "--backing", "memfd", "--quiet"],
+                                         "--mem", "32M", "--backing", Opt.backing, "--quiet"],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         wait_for(lambda: device(c, "vm2")["state"] == "running", 30, "vm2 reconnect")
         c.cmd("set target vm2 4M")
@@ -353,7 +508,7 @@ def guests(tmp, c, prefix, vmsim, d_alive):
         # Guests that vanish at any moment: at connect, mid-inflate, mid-deflate.
         for i, delay in enumerate((0.0, 0.005, 0.02, 0.08, 0.25, 0.6)):
             g = subprocess.Popen([vmsim, "--socket", os.path.join(tmp, "vm2.sock"), "--mem",
-                                  "32M", "--backing", "memfd", "--quiet"],
+                                  "32M", "--backing", Opt.backing, "--quiet"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if i % 2 == 1:
                 wait_for(lambda: device(c, "vm2")["state"] == "running", 30, "vm2 running")
@@ -421,15 +576,16 @@ def poll_modes(c, prefix):
 
 
 def sockets_mode_group(base, tmp):
-    q = subprocess.Popen(base + ["--socket-mode", "0640", "--socket-group", "1", "--control",
+    gid = Opt.sock_gid
+    q = subprocess.Popen(base + ["--socket-mode", "0640", "--socket-group", str(gid), "--control",
                                  "c.sock", "-i"], stdin=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: os.path.exists(os.path.join(tmp, "c.sock")), 30, "control socket")
         for f in ("vm1.sock", "w.sock", "c.sock"):
             st = os.stat(os.path.join(tmp, f))
-            check(st.st_mode & 0o777 == 0o640 and st.st_gid == 1,
-                  "%s: mode %o gid %d (want 640, 1)" % (f, st.st_mode & 0o777, st.st_gid))
+            check(st.st_mode & 0o777 == 0o640 and st.st_gid == gid,
+                  "%s: mode %o gid %d (want 640, %d)" % (f, st.st_mode & 0o777, st.st_gid, gid))
     finally:
         q.communicate(b"quit\n", timeout=60)
     check(q.returncode == 0, "CLI quit after the permission check")
@@ -439,6 +595,8 @@ def cli(daemon):
     """The interactive CLI (stdin not a terminal) and --cmdline-file: the same command table,
     text replies; quit stops the daemon cleanly; a bad line in the file is fatal with file:line."""
     tmp = tempfile.mkdtemp(prefix="vhbd-cli-")
+    if Opt.own:
+        Opt.own(tmp)
     prefix = "vhbd-cli-%d" % os.getpid()
     cmds = os.path.join(tmp, "start.cmds")
     with open(cmds, "w") as f:
@@ -469,12 +627,13 @@ def cli(daemon):
     check(re.search(r"^lcore +mode +idle us +max sleep ms +sleeping +poll ms +sleep ms +cpu pct$",
                     out, re.M) is not None and
           re.search(r"^lcore +sleeps +wakeups kick +wakeups control +wakeups timeout +"
-                    r"sleep aborts$", out, re.M) is not None, "CLI: show lcores polling tables")
-    check(re.search(r"^1 +adaptive +1000 +1000 ", out, re.M) is not None,
-          "CLI: show lcores row: adaptive, defaults")
+                    r"sleep aborts +auto gap us +auto sleep cost us +auto spin us$", out, re.M)
+          is not None, "CLI: show lcores polling tables")
+    check(re.search(r"^1 +auto +1000 +1000 ", out, re.M) is not None,
+          "CLI: show lcores row: auto (the default), defaults")
     check("mode:                  interrupt\nidle us:               0\n" in out,
           "CLI: Tab completes the poll mode and key ('set poll-mode interrupt idle-us 0')")
-    check("error: poll mode 'sometimes': give adaptive, poll or interrupt" in out,
+    check("error: poll mode 'sometimes': give auto, adaptive, poll or interrupt" in out,
           "CLI: bad poll mode gets the command's error")
     check("this list" in out and "device:                web\ncounters:" in out,
           "CLI: Tab completes command words and VM names")

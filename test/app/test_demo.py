@@ -3,7 +3,7 @@
 """The README's main-job command in its short form: usertools/demo.sh --quick, with the built
 daemon and vmsim, once on memfd guests and once on hugetlbfs guests (when hugepages exist).
 Checks the exit status and what it prints: the before/after tables, every VM's actual equal
-to its target, the backend's released total equal to the balloon sizes asked, clean exits.
+to its target, the backend's regained total equal to the balloon sizes asked, clean exits.
 Then demo.sh --quick --policy (memfd): the balancing policy at work (docs/policy.md).
 
 usage: test_demo.py REPO_ROOT VHOST_BALLOON VMSIM
@@ -62,8 +62,8 @@ def run(root, daemon, vmsim, memfd):
         check(deflated["vm1"][4] == deflated["vm1"][5] == "0 MiB", "vm1 deflated to 0")
     except (ValueError, KeyError, IndexError) as e:
         check(False, "tables present (%s)" % e)
-    m = re.search(r"backend released: (\S+ MiB) of (\S+ MiB) asked", out)
-    check(m is not None and m.group(1) == m.group(2), "backend released what was asked")
+    m = re.search(r"backend regained: (\S+ MiB) of (\S+ MiB) asked", out)
+    check(m is not None and m.group(1) == m.group(2), "backend regained what was asked")
     if "hugetlbfs" in backing:
         m = re.search(r"host hugepages free: before (\d+), after inflate (\d+)", out)
         check(m is not None, "host hugepages before/after printed")

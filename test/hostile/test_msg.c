@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -30,6 +33,15 @@
 #define F_REQ	(VMS_MSG_VERSION | VMS_MSG_NEED_REPLY)
 
 static struct hostile_pair g_nb;
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct cfg_payload {
 	uint32_t offset, size, flags;
@@ -416,76 +428,6 @@ group_disconnect(void)
 	return 0;
 }
 
-/*
- * A frontend that sends a header and withholds the payload blocks rte_vhost's one
- * vhost-events thread (protocol.md#P-dpdk-one-thread): every VM's control path waits.
- * The data path must
- * not: a neighbour's requests on running rings are still served. When the stalling
- * frontend goes, the control path resumes.
- */
-static int
-group_stall(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct vhb_device *dev;
-	uint32_t hdr[3] = { VMS_REQ_SET_VRING_NUM, VMS_MSG_VERSION, 8 };
-	uint32_t pfns[2] = { 0xfffffff0u, 0xfffffff1u };
-	uint64_t oor0;
-	int fd, i, rc;
-
-	printf("a frontend withholds a payload: control path stalled, data path served "
-	       "(memfd 4 KiB, 16 MiB)\n");
-	dev = func_device("stall", HOSTILE_F, 0);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(strlen(func_socket("stall")) < sizeof(sa.sun_path), "path");
-	memcpy(sa.sun_path, func_socket("stall"), strlen(func_socket("stall")) + 1);
-	CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
-	/* A connection is not the device's frontend before SET_OWNER: its log line says so. */
-	for (i = 0; i < 500 && hostile_log_count("stall: connection vid", NULL) == 0; i++)
-		usleep(2000);
-	CHECK(hostile_log_count("stall: connection vid", NULL) == 1, "connected");
-	CHECK(write(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr), "header");
-	usleep(20000);	/* the vhost-events thread is now inside read() */
-	/* The neighbour's rings need no control message: requests are served. */
-	oor0 = hostile_counters(g_nb.dev).pfns_out_of_range;
-	for (i = 0; i < 16; i++) {
-		rc = vms_vm_send_pfns(g_nb.vm, VMS_VQ_INFLATE, pfns, sizeof(pfns), true);
-		CHECK(rc == 0, "request %d not served while the control path is stalled: %d", i,
-		      rc);
-	}
-	CHECK(hostile_counters(g_nb.dev).pfns_out_of_range == oor0 + 32, "all served");
-	printf("  16 neighbour requests served while vhost-events was blocked\n");
-	/*
-	 * The stall is real (rte_vhost 22.11): a new frontend on another socket is not
-	 * even accepted until the stalling one goes. If this ever fails, rte_vhost
-	 * changed: update docs/security.md.
-	 */
-	{
-		struct vhb_device *late = func_device("late", HOSTILE_F, 0);
-		int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-		memcpy(sa.sun_path, func_socket("late"), strlen(func_socket("late")) + 1);
-		CHECK(lfd >= 0 && connect(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "late");
-		usleep(100000);
-		CHECK(hostile_log_count("late: connection vid", NULL) == 0,
-		      "accepted during the stall");
-		close(fd);
-		for (i = 0; i < 500 && hostile_log_count("late: connection vid", NULL) == 0; i++)
-			usleep(2000);
-		CHECK(hostile_log_count("late: connection vid", NULL) == 1,
-		      "accepted after the stall");
-		printf("  another frontend was accepted only after the stalling one closed\n");
-		close(lfd);
-		CHECK(hostile_wait_listening(late, 5000), "late gone");
-		CHECK(vhb_device_destroy(late) == 0, "destroy");
-	}
-	CHECK(hostile_wait_listening(dev, 5000), "stalling frontend gone");
-	hostile_neighbour_check(&g_nb, "after the stall");
-	printf("  control path resumed when the stalling frontend closed\n");
-	CHECK(vhb_device_destroy(dev) == 0, "destroy");
-	return 0;
-}
-
 /* A raw connection to a device's socket (not a vmsim frontend). */
 static int
 raw_connect(const char *name)
@@ -679,6 +621,329 @@ group_refused(void)
 	return 0;
 }
 
+/* Wait until fd's peer closed it (EOF, reset, or a write refused); ms waited, -1 on timeout. */
+static int
+wait_cut(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint64_t t0 = now_ms();
+	char c[64];
+	ssize_t n;
+
+	while ((int)(now_ms() - t0) < timeout_ms) {
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = recv(fd, c, sizeof(c), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return (int)(now_ms() - t0);
+	}
+	return -1;
+}
+
+/* hostile_pair_up() without the VM: the device and the VM's parameters. */
+static void
+pair_device(struct hostile_pair *hp, const char *name)
+{
+	int fd;
+
+	snprintf(hp->name, sizeof(hp->name), "%s", name);
+	hp->dev = func_device(hp->name, HOSTILE_F, 0);
+	snprintf(hp->path, sizeof(hp->path), "%s", func_socket(hp->name));
+	func_vm_params(&hp->p, hp->path, HOSTILE_F);
+	hp->p.mem_bytes = 16 * MiB;
+	hp->p.kernel_bytes = 2 * MiB;
+	hp->p.free_percent = 30;
+	hp->vm = NULL;
+	/*
+	 * rte_vhost 22.11 starts watching a new socket only when its thread next wakes
+	 * (up to a second later): a probe answered means the socket is served.
+	 */
+	fd = raw_connect(name);
+	CHECK(raw_request(fd, VMS_REQ_GET_FEATURES, VMS_MSG_VERSION, 0, NULL) > 0, "probe %s",
+	      name);
+	close(fd);
+}
+
+/* Claim dev's device over a raw connection (SET_OWNER); returns the fd. */
+static int
+raw_claim(const char *name, struct vhb_device *dev)
+{
+	int fd = raw_connect(name), i;
+
+	CHECK(raw_request(fd, VMS_REQ_SET_OWNER, VMS_MSG_VERSION, 0, NULL) == 0, "SET_OWNER");
+	for (i = 0; i < 2500 && hostile_info(dev).state == VHB_DEV_LISTENING; i++)
+		usleep(2000);
+	CHECK(hostile_info(dev).state != VHB_DEV_LISTENING, "%s: not claimed", name);
+	return fd;
+}
+
+/*
+ * A frontend that sends a header and withholds the payload. rte_vhost 22.11 alone
+ * would block its one vhost-events thread on it (protocol.md#P-dpdk-one-thread);
+ * the gate reads it instead (protocol.md#P-gate): another VM starts and moves its
+ * balloon meanwhile, and the withheld message is cut after about a second: one log
+ * line, one guest error, the device back to listening.
+ */
+static int
+group_stall(void)
+{
+	uint32_t hdr[3] = { VMS_REQ_SET_VRING_NUM, VMS_MSG_VERSION, 8 };
+	struct hostile_pair late;
+	struct vhb_device *dev;
+	uint64_t e0, t0;
+	int fd, ms;
+
+	printf("a frontend withholds a payload: cut by the gate, every other control path "
+	       "served (memfd 4 KiB, 16 MiB)\n");
+	dev = func_device("stall", HOSTILE_F, 0);
+	fd = raw_claim("stall", dev);
+	e0 = hostile_counters(dev).guest_errors;
+	/* The other device is served before the stall (pair_device()). */
+	pair_device(&late, "late");
+	CHECK(write(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr), "header");
+	t0 = now_ms();
+	/* During the stall: a new frontend on another socket starts and is served. */
+	late.vm = func_vm(&late.p);
+	CHECK(late.vm != NULL, "late vm: %s", strerror(errno));
+	func_balloon_to(late.dev, late.vm, 512);
+	func_balloon_to(late.dev, late.vm, 0);
+	func_verify(late.vm, "during the stall");
+	printf("  another VM started and moved its balloon %u ms into the stall (%s)\n",
+	       (unsigned int)(now_ms() - t0), func_backing_name(late.vm));
+	ms = wait_cut(fd, 30000);
+	CHECK(ms >= 0, "the stalling connection was not closed");
+	printf("  stalling connection closed %u ms after its header\n",
+	       (unsigned int)(now_ms() - t0));
+	close(fd);
+	CHECK(hostile_wait_listening(dev, 5000), "stalled device not back to listening");
+	CHECK(hostile_counters(dev).guest_errors == e0 + 1, "stall not counted");
+	CHECK(hostile_log_count("stall:", "closed by the gate") == 1, "log lines: %u",
+	      hostile_log_count("stall:", "closed by the gate"));
+	hostile_neighbour_check(&g_nb, "after the stall");
+	hostile_pair_down(&late);
+	printf("  cut, counted once, logged once, device back to listening\n");
+
+	/* More fds with one message than rte_vhost takes (8): closed at the gate, none kept. */
+	{
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 9)];
+			struct cmsghdr align;
+		} ctl;
+		uint32_t msg[5] = { VMS_REQ_SET_VRING_CALL, VMS_MSG_VERSION, 8, 0, 0 };
+		struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				     .msg_controllen = sizeof(ctl.buf) };
+		struct cmsghdr *c;
+		unsigned int base_fds, k;
+		int efd[9];
+
+		CHECK(hostile_wait_listening(dev, 5000), "listening");
+		base_fds = hostile_fd_settled(0, 2000);
+		fd = raw_claim("stall", dev);
+		e0 = hostile_counters(dev).guest_errors;
+		for (k = 0; k < 9; k++) {
+			efd[k] = eventfd(0, EFD_CLOEXEC);
+			CHECK(efd[k] >= 0, "eventfd");
+		}
+		memset(&ctl, 0, sizeof(ctl));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * 9);
+		memcpy(CMSG_DATA(c), efd, sizeof(efd));
+		CHECK(sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(msg), "sendmsg");
+		CHECK(wait_cut(fd, 30000) >= 0, "9 fds: connection not closed");
+		close(fd);
+		for (k = 0; k < 9; k++)
+			close(efd[k]);
+		CHECK(hostile_wait_listening(dev, 5000), "9 fds: not back to listening");
+		CHECK(hostile_counters(dev).guest_errors == e0 + 1, "9 fds: not counted");
+		CHECK(hostile_log_count("stall:", "more than 8 fds") == 1, "9 fds: log lines %u",
+		      hostile_log_count("stall:", "more than 8 fds"));
+		CHECK(hostile_fd_settled(base_fds, 5000) == base_fds, "9 fds: %u fds, was %u",
+		      hostile_fd_count(), base_fds);
+		printf("  a message with 9 fds: closed, counted, logged, no fd kept\n");
+	}
+	CHECK(vhb_device_destroy(dev) == 0, "destroy");
+	return 0;
+}
+
+#define NSTALL	16
+
+struct staller {
+	struct vhb_device *dev;
+	char name[16];
+	int fd;
+	unsigned int mode;	/* 0 header only, 1 half a payload, 2 never reads replies */
+	uint64_t e0;
+	uint64_t t_stall, t_cut;	/* ms; t_cut 0 while open */
+	uint64_t sent;		/* mode 2: requests sent */
+};
+
+static struct staller g_st[NSTALL];
+
+/* Keeps the stalls going (mode 2 floods requests it never reads replies of) until cut. */
+static void *
+stall_thread(void *arg)
+{
+	uint32_t hdr[3] = { VMS_REQ_GET_FEATURES, VMS_MSG_VERSION, 0 };
+	struct pollfd p[NSTALL];
+	unsigned int i, open;
+	uint64_t t0 = now_ms();
+	char c[64];
+	ssize_t n;
+
+	RTE_SET_USED(arg);
+	for (;;) {
+		open = 0;
+		for (i = 0; i < NSTALL; i++) {
+			p[i].fd = g_st[i].t_cut == 0 ? g_st[i].fd : -1;
+			p[i].events = g_st[i].mode == 2 ? POLLOUT : POLLIN;
+			p[i].revents = 0;
+			open += g_st[i].t_cut == 0;
+		}
+		if (open == 0 || now_ms() - t0 > 60000)
+			return NULL;
+		if (poll(p, NSTALL, 100) <= 0)
+			continue;
+		for (i = 0; i < NSTALL; i++) {
+			if (p[i].revents == 0)
+				continue;
+			if (g_st[i].mode == 2 && (p[i].revents & POLLOUT) != 0) {
+				n = send(g_st[i].fd, hdr, sizeof(hdr), MSG_DONTWAIT | MSG_NOSIGNAL);
+				if (n == (ssize_t)sizeof(hdr)) {
+					g_st[i].sent++;
+					continue;
+				}
+				if (n < 0 && (errno == EAGAIN || errno == EINTR))
+					continue;
+			} else if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+				n = recv(g_st[i].fd, c, sizeof(c), MSG_DONTWAIT);
+				if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+					continue;
+			}
+			__atomic_store_n(&g_st[i].t_cut, now_ms(), __ATOMIC_RELEASE);
+		}
+	}
+}
+
+/*
+ * 16 frontends, one per device, claim their devices and stall mid-message: a header
+ * without its payload, half a payload, or requests whose replies they never read.
+ * Meanwhile another VM starts, inflates 64 MiB, deflates, reconnects and moves its
+ * balloon again. Every stalled connection is cut (about a second each), counted and
+ * logged once, and its device is back to listening.
+ */
+static int
+group_stall_many(void)
+{
+	uint32_t vnum[3] = { VMS_REQ_SET_VRING_NUM, VMS_MSG_VERSION, 8 };
+	uint32_t vaddr[3 + 5] = { VMS_REQ_SET_VRING_ADDR, VMS_MSG_VERSION, 40 };
+	struct hostile_pair vm;
+	uint64_t t0, worst = 0;
+	unsigned int i, cut[3] = { 0 };
+	pthread_t th;
+
+	printf("%u frontends stall mid-message (header only, half a payload, replies never "
+	       "read) while another VM starts, inflates 64 MiB, deflates and reconnects\n",
+	       NSTALL);
+	/*
+	 * All devices first, the other VM's last and served before the stalls
+	 * (pair_device()): rte_vhost picks new sockets up at its next wake-up.
+	 */
+	for (i = 0; i < NSTALL; i++) {
+		snprintf(g_st[i].name, sizeof(g_st[i].name), "st%02u", i);
+		g_st[i].dev = func_device(g_st[i].name, HOSTILE_F, 0);
+	}
+	pair_device(&vm, "busy");
+	vm.p.mem_bytes = 128 * MiB;
+	vm.p.free_percent = 80;
+	vm.p.timeout_ms = 30000;
+	for (i = 0; i < NSTALL; i++) {
+		struct staller *s = &g_st[i];
+
+		s->fd = raw_claim(s->name, s->dev);
+		s->mode = i % 3;
+		s->e0 = hostile_counters(s->dev).guest_errors;
+	}
+	for (i = 0; i < NSTALL; i++) {
+		struct staller *s = &g_st[i];
+
+		if (s->mode == 0)
+			CHECK(write(s->fd, vnum, sizeof(vnum)) == (ssize_t)sizeof(vnum), "header");
+		else if (s->mode == 1)
+			CHECK(write(s->fd, vaddr, sizeof(vaddr)) == (ssize_t)sizeof(vaddr),
+			      "half a payload");
+		s->t_stall = now_ms();
+	}
+	CHECK(pthread_create(&th, NULL, stall_thread, NULL) == 0, "thread");
+	t0 = now_ms();
+
+	/* The other VM: the whole control path, with every stall in place when it starts. */
+	vm.vm = func_vm(&vm.p);
+	CHECK(vm.vm != NULL, "vm: %s", strerror(errno));
+	printf("  VM started %u ms after the stalls began (%s)\n", (unsigned int)(now_ms() - t0),
+	       func_backing_name(vm.vm));
+	func_balloon_to(vm.dev, vm.vm, (uint32_t)(64 * MiB / 4096));
+	printf("  inflated 64 MiB by %u ms\n", (unsigned int)(now_ms() - t0));
+	func_balloon_to(vm.dev, vm.vm, 0);
+	func_verify(vm.vm, "after the deflate");
+	vms_vm_destroy(vm.vm);
+	CHECK(hostile_wait_listening(vm.dev, 30000), "VM not gone");
+	vm.vm = func_vm(&vm.p);
+	CHECK(vm.vm != NULL, "reconnect: %s", strerror(errno));
+	func_balloon_to(vm.dev, vm.vm, 1024);
+	func_balloon_to(vm.dev, vm.vm, 0);
+	func_verify(vm.vm, "after the reconnect");
+	printf("  deflated, reconnected, moved its balloon again by %u ms\n",
+	       (unsigned int)(now_ms() - t0));
+
+	CHECK(pthread_join(th, NULL) == 0, "join");
+	for (i = 0; i < NSTALL; i++) {
+		struct staller *s = &g_st[i];
+		uint64_t t = __atomic_load_n(&s->t_cut, __ATOMIC_ACQUIRE);
+
+		CHECK(t != 0, "%s (mode %u): never cut", s->name, s->mode);
+		worst = RTE_MAX(worst, t - s->t_stall);
+		cut[s->mode]++;
+		close(s->fd);
+		CHECK(hostile_wait_listening(s->dev, 10000), "%s: not back to listening",
+		      s->name);
+		CHECK(hostile_counters(s->dev).guest_errors == s->e0 + 1, "%s: %" PRIu64
+		      " guest errors counted, want 1", s->name,
+		      hostile_counters(s->dev).guest_errors - s->e0);
+		CHECK(hostile_log_count(s->name, "closed by the gate") == 1, "%s: %u log lines",
+		      s->name, hostile_log_count(s->name, "closed by the gate"));
+		if (s->mode == 2)
+			CHECK(s->sent > 0, "%s: nothing sent", s->name);
+	}
+	printf("  all %u cut (%u header only, %u half a payload, %u unread replies), slowest "
+	       "%" PRIu64 " ms after its stall began; counted and logged once each\n", NSTALL,
+	       cut[0], cut[1], cut[2], worst);
+	/* A stalled device serves its next frontend. */
+	{
+		struct vms_vm_params p;
+		struct vms_vm *v;
+
+		func_vm_params(&p, func_socket(g_st[0].name), HOSTILE_F);
+		p.mem_bytes = 16 * MiB;
+		p.kernel_bytes = 2 * MiB;
+		p.free_percent = 30;
+		v = func_vm(&p);
+		CHECK(v != NULL, "fresh vm on %s", g_st[0].name);
+		func_balloon_to(g_st[0].dev, v, 256);
+		func_balloon_to(g_st[0].dev, v, 0);
+		vms_vm_destroy(v);
+	}
+	hostile_neighbour_check(&g_nb, "after the stalls");
+	hostile_pair_down(&vm);
+	for (i = 0; i < NSTALL; i++) {
+		CHECK(hostile_wait_listening(g_st[i].dev, 10000), "%s: listening", g_st[i].name);
+		CHECK(vhb_device_destroy(g_st[i].dev) == 0, "destroy %s", g_st[i].name);
+	}
+	return 0;
+}
+
 static const struct hostile_group groups[] = {
 	{ "config", group_config },
 	{ "refused", group_refused },
@@ -686,6 +951,7 @@ static const struct hostile_group groups[] = {
 	{ "memtable", group_memtable },
 	{ "disconnect", group_disconnect },
 	{ "stall", group_stall },
+	{ "stall-many", group_stall_many },
 };
 
 int

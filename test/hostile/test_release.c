@@ -180,7 +180,7 @@ run(const char *what, const char *backing)
 	}
 	printf("  %" PRIu64 " release syscalls checked at the moment they were made (%" PRIu64
 	       " by address), %" PRIu64 " bytes released, %d blocks reported\n", g_checked,
-	       g_unmapped, c.bytes_released, reported);
+	       g_unmapped, c.bytes_release_asked, reported);
 	CHECK(g_violations == 0, "%" PRIu64 " violations; first: %s", g_violations, g_first);
 	/* A test that saw nothing proves nothing. */
 	CHECK(g_checked > 0 && c.release_calls == g_checked,

@@ -190,7 +190,7 @@ group_pfn(void)
 	c = hostile_counters_quiet(hp.dev);
 	printf("  ring/scratch pages inflated: ack %s, %" PRIu64 " accepted, %" PRIu64
 	       " bytes released, guest errors %" PRIu64 ", state %s\n", rc == 0 ? "seen" : "lost",
-	       c.pfns_inflated - c0.pfns_inflated, c.bytes_released - c0.bytes_released,
+	       c.pfns_inflated - c0.pfns_inflated, c.bytes_release_asked - c0.bytes_release_asked,
 	       c.guest_errors, vhb_device_state_name(hostile_info(hp.dev).state));
 	/* Whatever the guest did to its own rings, only those pages may differ. */
 	hostile_verify_except(hp.vm, allowed, na, "ring pages inflated");
@@ -290,7 +290,7 @@ group_report(void)
 	post_report(&hp, b, 2);
 	c = hostile_counters(hp.dev);
 	printf("  outside/crossing: released %" PRIu64 ", skipped %" PRIu64 " bytes, errors %"
-	       PRIu64 "\n", c.report_bytes_released, c.report_bytes_skipped, c.guest_errors);
+	       PRIu64 "\n", c.report_bytes_release_asked, c.report_bytes_skipped, c.guest_errors);
 	CHECK(c.guest_errors == 0, "ranges are addresses, not errors");
 	/* The one part inside region 0 of the crossing range may go (the guest offered it). */
 	CHECK(before - vms_vm_allocated_bytes(hp.vm) <= (int64_t)(4 * MiB),
@@ -302,7 +302,7 @@ group_report(void)
 	post_report(&hp, b, 3);
 	c = hostile_counters(hp.dev);
 	printf("  unaligned/overlapping: released %" PRIu64 ", skipped %" PRIu64 " bytes\n",
-	       c.report_bytes_released, c.report_bytes_skipped);
+	       c.report_bytes_release_asked, c.report_bytes_skipped);
 	CHECK(c.guest_errors == 0, "no error");
 	/* Wrapping the address space: the ring itself is broken. */
 	b[0] = (struct vms_block){ 0xffffffffffe00000ULL, 4 * MiB };

@@ -178,6 +178,38 @@ main(void)
 	CHECK(connectable(path), "first still serves");
 	CHECK(vhb_device_destroy(dev) == 0, "destroy");
 	printf("  a second device on a path in use: EEXIST\n");
+
+	/*
+	 * As many devices as one process serves (VHB_MAX_DEVICES), each with a live socket;
+	 * one more is refused with ENOSPC and leaves nothing behind; a freed slot is usable.
+	 */
+	{
+		static struct vhb_device *many[VHB_MAX_DEVICES];
+		char name[32];
+		unsigned int i, n;
+
+		for (n = 0; n < VHB_MAX_DEVICES; n++) {
+			snprintf(name, sizeof(name), "many%u", n);
+			snprintf(path, sizeof(path), "%s/%s.sock", dir, name);
+			many[n] = create(name, path, -1, 0600);
+			CHECK(many[n] != NULL, "device %u of %u: rte_errno %d", n + 1,
+			      VHB_MAX_DEVICES, rte_errno);
+		}
+		CHECK(connectable(path), "the last one serves");
+		snprintf(path, sizeof(path), "%s/one-more.sock", dir);
+		dev = create("one-more", path, -1, 0600);
+		CHECK(dev == NULL && rte_errno == ENOSPC, "device %u: rte_errno %d, want ENOSPC",
+		      VHB_MAX_DEVICES + 1, rte_errno);
+		CHECK(access(path, F_OK) != 0, "no socket file left by the refused device");
+		CHECK(vhb_device_destroy(many[0]) == 0, "destroy one");
+		dev = create("one-more", path, -1, 0600);
+		CHECK(dev != NULL && connectable(path), "the freed slot serves a new device");
+		many[0] = dev;
+		for (i = 0; i < n; i++)
+			CHECK(vhb_device_destroy(many[i]) == 0, "destroy %u", i);
+		printf("  %u devices serve; one more: ENOSPC, nothing left behind; a freed slot "
+		       "is reused\n", VHB_MAX_DEVICES);
+	}
 	CHECK(hostile_fd_settled(base_fds, 2000) == base_fds, "fds at the end");
 	func_stop();
 	printf("PASS socket\n");

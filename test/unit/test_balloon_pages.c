@@ -187,7 +187,7 @@ test_completion_order(void)
 		check_file(0, base, "below");
 		check_file(base + 2 * MiB, size - base - 2 * MiB, "above");
 	}
-	CHECK(stats(bp).pages_in_balloon == 512 && stats(bp).bytes_released == 2 * MiB, "stats");
+	CHECK(stats(bp).pages_in_balloon == 512 && stats(bp).bytes_release_asked == 2 * MiB, "stats");
 	CHECK(calls > 10, "pieces came over many calls");
 	if (P == 4096)
 		CHECK(!is_data(base) && !is_data(base + 2 * MiB - 4096) &&
@@ -336,7 +336,7 @@ test_split_regions(void)
 	inflate_desc(bp, GiB / 4096, (uint32_t)((6 * MiB) / 4096), 256);
 	CHECK(stats(bp).pages_in_balloon == (11 * MiB) / 4096, "in balloon");
 	if (P == 4096) {
-		CHECK(stats(bp).bytes_released == 5 * MiB + 11 * MiB, "all released");
+		CHECK(stats(bp).bytes_release_asked == 5 * MiB + 11 * MiB, "all released");
 		CHECK(test_backing_allocated(&b) == size - 11 * MiB, "held");
 	} else {
 		/* A: [0, 2) and [2, 4) MiB; [4, 6) straddles A's end. B: [8, 10) and [10, 12). */
@@ -391,7 +391,7 @@ test_report(void)
 	CHECK(rel == (P == 4096 ? 8 * MiB : 6 * MiB), "released %" PRIu64, rel);
 	CHECK(stats(bp).report_ranges == 6 && stats(bp).report_ranges_invalid == 2, "counts");
 	/* Valid ranges: 4 + 2 + 4 + 2 MiB; the invalid ones count no bytes. */
-	CHECK(stats(bp).report_bytes_released == rel &&
+	CHECK(stats(bp).report_bytes_release_asked == rel &&
 	      stats(bp).report_bytes_skipped == 12 * MiB - rel, "skipped %" PRIu64,
 	      stats(bp).report_bytes_skipped);
 	CHECK(test_backing_allocated(&b) == size - rel, "held");
@@ -511,7 +511,7 @@ test_madvise_and_errors(void)
 	r.fd = -1;
 	bp = make(&gm, &r, 1);
 	inflate_desc(bp, 0, (uint32_t)(2 * MiB / 4096), 256);
-	CHECK(stats(bp).bytes_released == 2 * MiB && stats(bp).release_errors == 0 &&
+	CHECK(stats(bp).bytes_release_asked == 2 * MiB && stats(bp).release_errors == 0 &&
 	      test_backing_allocated(&b) == FILE_SIZE - 2 * MiB, "MADV_REMOVE released");
 	CHECK(vhb_balloon_pages_report(bp, &rep, 1) == 4 * MiB &&
 	      test_backing_allocated(&b) == FILE_SIZE - 6 * MiB, "report by MADV_REMOVE");
@@ -536,7 +536,7 @@ test_madvise_and_errors(void)
 		bp = make(&gm, &r, 1);
 		for (i = 0; i < 4; i++)
 			inflate_desc(bp, i * 256, 256, 256);
-		CHECK(stats(bp).release_errors == 4 && stats(bp).bytes_released == 0 &&
+		CHECK(stats(bp).release_errors == 4 && stats(bp).bytes_release_asked == 0 &&
 		      stats(bp).pages_in_balloon == 1024, "EPERM counted per call, tracking kept");
 		CHECK(test_backing_allocated(&b) == 4 * MiB, "nothing released");
 		deflate_asc(bp, 0, 1024);
@@ -565,7 +565,7 @@ test_high_gpa(void)
 	fill_file(0, FILE_SIZE);
 	bp = make(&gm, r, 2);
 	inflate_desc(bp, (top - 4 * MiB) / 4096, 1024, 256);
-	CHECK(stats(bp).pages_in_balloon == 1024 && stats(bp).bytes_released == 4 * MiB,
+	CHECK(stats(bp).pages_in_balloon == 1024 && stats(bp).bytes_release_asked == 4 * MiB,
 	      "the last 4 MiB a PFN can name");
 	CHECK(vhb_balloon_pages_contains(bp, last) && !vhb_balloon_pages_contains(bp, 1ULL << 32),
 	      "contains at the PFN limit");
@@ -576,6 +576,73 @@ test_high_gpa(void)
 	check_file(12 * MiB, 4 * MiB, "region 1 after the report");
 	vhb_balloon_pages_destroy(bp);
 	printf("ok regions at and above the 32-bit PFN limit\n");
+}
+
+/*
+ * What the host got back is measured, not assumed: releasing memory that is
+ * allocated regains what was asked, releasing a hole asks again and regains
+ * nothing; inflate and reporting are counted apart; host_resident is the file's
+ * allocation, counted once for the two regions on the one file.
+ */
+static void
+test_regained(void)
+{
+	struct vhb_mem_region r[2] = { reg(0, 0, 8 * MiB), reg(GiB, 8 * MiB, 8 * MiB) };
+	struct vhb_gpa_range rep = { .gpa = GiB, .len = 4 * MiB };
+	const uint32_t n = (uint32_t)((4 * MiB) / 4096);
+	struct vhb_balloon_pages_stats st;
+	struct vhb_balloon_pages *bp;
+	struct vhb_guest_mem gm;
+
+	fill_file(0, FILE_SIZE);
+	bp = make(&gm, r, 2);
+	CHECK(test_backing_allocated(&b) == FILE_SIZE &&
+	      vhb_balloon_pages_host_resident(bp) == FILE_SIZE,
+	      "resident %" PRIu64 ": the file once, not once per region",
+	      vhb_balloon_pages_host_resident(bp));
+	/* Populated memory: everything asked comes back. */
+	inflate_desc(bp, 0, n, 256);
+	st = stats(bp);
+	CHECK(st.inflate_bytes_release_asked == 4 * MiB && st.inflate_bytes_regained == 4 * MiB &&
+	      st.bytes_release_asked == 4 * MiB && st.bytes_regained == 4 * MiB,
+	      "populated: asked %" PRIu64 ", regained %" PRIu64, st.bytes_release_asked,
+	      st.bytes_regained);
+	CHECK(st.measure_calls == 2 * (4 * MiB / P < 4 ? 4 * MiB / P : 4),
+	      "one fstat before and one after each releasing call: %" PRIu64, st.measure_calls);
+	CHECK(vhb_balloon_pages_host_resident(bp) == test_backing_allocated(&b) &&
+	      test_backing_allocated(&b) == FILE_SIZE - 4 * MiB, "resident follows the release");
+	/* The same pages again: already holes, asked again, nothing regained. */
+	deflate_asc(bp, 0, n);
+	inflate_desc(bp, 0, n, 256);
+	st = stats(bp);
+	CHECK(st.inflate_bytes_release_asked == 8 * MiB && st.inflate_bytes_regained == 4 * MiB,
+	      "holes: asked %" PRIu64 ", regained %" PRIu64, st.inflate_bytes_release_asked,
+	      st.inflate_bytes_regained);
+	/* Reporting, counted apart: populated, then the same range again. */
+	CHECK(vhb_balloon_pages_report(bp, &rep, 1) == 4 * MiB, "report");
+	CHECK(vhb_balloon_pages_report(bp, &rep, 1) == 4 * MiB, "report again");
+	st = stats(bp);
+	CHECK(st.report_bytes_release_asked == 8 * MiB && st.report_bytes_regained == 4 * MiB &&
+	      st.inflate_bytes_regained == 4 * MiB && st.bytes_regained == 8 * MiB &&
+	      st.bytes_release_asked == 16 * MiB, "reports: asked %" PRIu64 ", regained %" PRIu64,
+	      st.report_bytes_release_asked, st.report_bytes_regained);
+	CHECK(vhb_balloon_pages_host_resident(bp) == test_backing_allocated(&b) &&
+	      test_backing_allocated(&b) == FILE_SIZE - 8 * MiB, "resident after the reports");
+	/* Memory faulted in without a release shows at the next refresh. */
+	deflate_asc(bp, 0, n);
+	fill_file(0, 4 * MiB);
+	CHECK(vhb_balloon_pages_host_resident(bp) == FILE_SIZE - 8 * MiB, "not refreshed yet");
+	vhb_balloon_pages_refresh_host_resident(bp);
+	CHECK(vhb_balloon_pages_host_resident(bp) == test_backing_allocated(&b) &&
+	      test_backing_allocated(&b) == FILE_SIZE - 4 * MiB, "refreshed");
+	/* The benchmarks' baseline: releases, measures nothing. */
+	vhb_balloon_pages_set_measure(bp, 0);
+	inflate_desc(bp, 0, n, 256);
+	st = stats(bp);
+	CHECK(st.inflate_bytes_release_asked == 12 * MiB && st.bytes_regained == 8 * MiB &&
+	      test_backing_allocated(&b) == FILE_SIZE - 8 * MiB, "unmeasured");
+	vhb_balloon_pages_destroy(bp);
+	printf("ok regained: measured per call, holes regain nothing, each file counted once\n");
 }
 
 int
@@ -592,6 +659,7 @@ test_balloon_pages_main(const char *kind)
 	test_set_mem_reset();
 	test_high_gpa();
 	test_madvise_and_errors();
+	test_regained();
 	test_backing_free(&b);
 	printf("PASS\n");
 	return 0;

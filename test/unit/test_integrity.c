@@ -440,7 +440,7 @@ test_integrity_main(const char *kind)
 		       PRIu64 " out of range, %" PRIu64 " host pages released in %" PRIu64
 		       " calls, %" PRIu64 " report bytes released\n", st.pfns_inflated,
 		       st.pfns_deflated, st.pfns_duplicate, st.pfns_out_of_range, st.host_pages_released,
-		       st.release_calls, st.report_bytes_released);
+		       st.release_calls, st.report_bytes_release_asked);
 	}
 	printf("ok %" PRIu64 " operations (%" PRIu64 " inflate, %" PRIu64 " deflate, %" PRIu64
 	       " report), %" PRIu64 " host pages released, every check held\n", nops, counts[0],

@@ -143,8 +143,8 @@ unmappable_fds(uint8_t *p, struct region *r)
 	CHECK(ro >= 0 && ev >= 0 && null >= 0 && sealed >= 0 &&
 	      ftruncate(sealed, 8 << 20) == 0 && fcntl(sealed, F_ADD_SEALS, F_SEAL_WRITE) == 0,
 	      "unmappable fds");
-	r[0] = (struct region){ .gpa = 0, .size = 4 << 20, .uaddr = 1 << 30, .off = 0 };
-	r[1] = (struct region){ .gpa = 4 << 20, .size = 4 << 20, .uaddr = 2 << 30, .off = 0 };
+	r[0] = (struct region){ .gpa = 0, .size = 4 << 20, .uaddr = 1ULL << 30, .off = 0 };
+	r[1] = (struct region){ .gpa = 4 << 20, .size = 4 << 20, .uaddr = 2ULL << 30, .off = 0 };
 	size = table(p, 2, r, 2);
 	fds[0] = good;
 	fds[1] = good;
