@@ -8,9 +8,13 @@
 # shut everything down cleanly. Exit 0 only if every step and every guest's integrity
 # check passed.
 #
-#   usertools/demo.sh [--quick]
+#   usertools/demo.sh [--quick] [--policy]
 #
 #   --quick   small guests and one inflate/deflate round (CI runs it as a test)
+#   --policy  instead of setting targets by hand, let the balancing policy do it
+#             (docs/policy.md): a played host runs short of memory, the policy takes
+#             it from the guests that can spare it (advisory first, then on), then
+#             gives it back when the host has memory again
 #
 # Environment: VHB_BUILD (build dir, default build), VHB_DAEMON / VHB_VMSIM (use these
 # binaries and skip the build), VHB_DEMO_VMS (number of VMs, default 3), VHB_DEMO_MEMFD=1
@@ -20,11 +24,13 @@ set -eu
 cd "$(dirname "$0")/.."
 
 quick=0
+policy=0
 for a in "$@"; do
 	case "$a" in
 	--quick) quick=1 ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-	*) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+	--policy) policy=1 ;;
+	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+	*) echo "usage: $0 [--quick] [--policy]" >&2; exit 2 ;;
 	esac
 done
 
@@ -68,10 +74,11 @@ echo "$hp"
 
 run=$(mktemp -d /tmp/vhost-balloon-demo.XXXXXX)
 trap 'rm -rf "$run"' EXIT
-python3 - "$daemon" "$vmsim" "$run" "$quick" "$hp" <<'PY'
+python3 - "$daemon" "$vmsim" "$run" "$quick" "$hp" "$policy" <<'PY'
 import json, os, re, signal, socket, subprocess, sys, time
 
 daemon, vmsim, run, quick, hp = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5]
+policy = sys.argv[6] == '1'
 nvms = int(os.environ.get("VHB_DEMO_VMS", "3"))
 MiB = 1 << 20
 mem = (64 if quick else 512) * MiB          # guest RAM per VM
@@ -170,12 +177,115 @@ def wait_actual(ctl, want, timeout):
     return False
 
 
-step("daemon (default config, sockets in %s)" % run)
+# --policy: a played host (meminfo and PSI files in the run dir) whose available memory is a
+# base the demo chooses plus every balloon; watermarks around the guests' total memory.
+nguests = min(nvms, 3)
+host_low = nguests * mem // 2
+host_high = nguests * mem * 3 // 4
+meminfo = os.path.join(run, "meminfo")
+
+
+def play_host(base, balloons):
+    with open(meminfo + ".tmp", "w") as f:
+        f.write("MemTotal:  %d kB\nMemAvailable:  %d kB\n" % (
+            4 * nguests * mem // 1024, (base + balloons) // 1024))
+    os.replace(meminfo + ".tmp", meminfo)
+
+
+def policy_table(ctl, title):
+    r = ctl("show policy")
+    say("%s host %s" % (title, r["host_reason"]))
+    for v in r["vms"]:
+        say("  %-4s %-9s balloon %8s -> %8s  available %8s  %s" % (
+            v["name"], v["action"], mib(v["target_bytes"]), mib(v["chosen_bytes"]),
+            mib(v["available_bytes"]), v["reason"]))
+
+
+def policy_watch(ctl, names, base, done, timeout):
+    """Play the host (base + every balloon) each half second and print a line each second,
+    until done(devices) holds and no target moved for three lines in a row."""
+    t0 = time.monotonic()
+    ok = 0
+    last = None
+    while time.monotonic() - t0 < timeout:
+        devs = {d["name"]: d for d in ctl("show devices")["devices"] if d["name"] in names}
+        play_host(base, sum(d["actual_bytes"] for d in devs.values()))
+        time.sleep(0.5)
+        devs = {d["name"]: d for d in ctl("show devices")["devices"] if d["name"] in names}
+        r = ctl("show policy")
+        say("  %4.1f s  host %-6s %9s available   %s" % (
+            time.monotonic() - t0, r["host"], mib(r["host_available_bytes"]), "  ".join(
+                "%s %s/%s" % (n, mib(devs[n]["target_bytes"]), mib(devs[n]["actual_bytes"]))
+                for n in names)))
+        now = [devs[n]["target_bytes"] for n in names]
+        ok = ok + 1 if done(devs) and now == last else 0
+        last = now
+        if ok == 3:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def run_policy(ctl, names):
+    """The policy at work: advisory, on under host pressure, settled, then relief."""
+    short = host_low - nguests * mem // 8
+    step("the host runs short: %s available (low watermark %s, high %s)" % (
+        mib(short), mib(host_low), mib(host_high)))
+    play_host(short, 0)
+    end = time.monotonic() + 30
+    while time.monotonic() < end and ctl("show policy")["host"] != "short":
+        time.sleep(0.2)
+    time.sleep(1.2)
+    policy_table(ctl, "advisory (targets computed, none set):")
+    if any(d["target_bytes"] for d in ctl("show devices")["devices"]):
+        failed.append("advisory set a target")
+    step("set policy on: balloon target/actual per VM follow the host")
+    say("  " + json.dumps(ctl("set policy on")))
+
+    def settled(devs):
+        return all(devs[n]["target_bytes"] == devs[n]["actual_bytes"] for n in names)
+    if not policy_watch(ctl, names, short, settled, 120):
+        failed.append("policy: the targets did not settle under pressure")
+    policy_table(ctl, "settled:")
+    devs = {d["name"]: d for d in ctl("show devices")["devices"]}
+    if not devs[names[0]]["target_bytes"] > devs[names[1]]["target_bytes"]:
+        failed.append("policy: the idle guest did not give more than the busy one")
+    for n in names:
+        if devs[n]["guest_mem_bytes"] - devs[n]["target_bytes"] < devs[n]["guest_mem_bytes"] // 4:
+            failed.append("policy: %s below its min" % n)
+    step("the host has memory again: given back gradually")
+    if not policy_watch(ctl, names, host_high + nguests * mem,
+                        lambda devs: all(devs[n]["actual_bytes"] == 0 for n in names), 120):
+        failed.append("policy: the memory was not given back")
+    policy_table(ctl, "given back:")
+    say("  " + json.dumps(ctl("set policy off")))
+    table(ctl, "\nafter the policy:")
+
+
+config = "config/vhost-balloon.ini"
+if policy:
+    # The packaged config with the played host and knobs sized for these guests.
+    with open(config) as f:
+        text = f.read()
+    knobs = ("[policy]\nmeminfo = %s\npsi = %s\ninterval-ms = 500\nhost-low = %dM\n"
+             "host-high = %dM\nstep = %dM\ngive-back = %dM\nhold-s = 2\n" % (
+                 meminfo, os.path.join(run, "psi"), host_low // MiB, host_high // MiB,
+                 mem // 8 // MiB, mem // 8 // MiB))
+    config = os.path.join(run, "demo.ini")
+    with open(config, "w") as f:
+        f.write(text.replace("[policy]\n", knobs, 1))
+    with open(os.path.join(run, "psi"), "w") as f:
+        f.write("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    play_host(host_high + nguests * mem, 0)
+
+step("daemon (%s config, sockets in %s)" % ("demo policy" if policy else "default", run))
 eal = ["-l", "0,1", "--no-pci", "--file-prefix", prefix, "--log-level", "lib.vhost.*:warning"]
 eal += ["--huge-dir", hugedir, "-m", "64"] if hugedir else ["--no-huge", "-m", "128"]
 dlog = open(os.path.join(run, "daemon.log"), "w")
-cmd = [daemon] + eal + ["--", "--config", "config/vhost-balloon.ini", "--run-dir", run,
-                        "--stats-interval", "1"]
+cmd = [daemon] + eal + ["--", "--config", config, "--run-dir", run, "--stats-interval", "1"]
+if policy:
+    cmd += ["--policy", "advisory"]
 say(" ".join(cmd))
 d = subprocess.Popen(cmd, stdout=dlog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 ctl_path = os.path.join(run, "control.sock")
@@ -192,11 +302,18 @@ try:
     names = [x["name"] for x in ctl("show devices")["devices"]][:nvms]
     say("daemon up: VMs %s, control socket %s" % (", ".join(names), ctl_path))
 
+    if policy:
+        names = names[:nguests]
     step("simulated guests: %d x %s, backing %s" % (len(names), mib(mem), backing))
-    for n in names:
+    # --policy: what each guest reports as available: idle, busy, in between.
+    avail_share = [70, 15, 40]
+    for i, n in enumerate(names):
         sock = os.path.join(run, n + ".sock")
         argv = [vmsim, "--socket", sock, "--mem", "%dM" % (mem // MiB)]
         argv += ["--backing", "hugetlbfs" if hugedir else "memfd"]
+        if policy:
+            a = mem * avail_share[i] // 100 // 4096 * 4096
+            argv += ["--stats-values", "available=%d,caches=%d,free=%d" % (a, a // 2, a // 4)]
         glog = open(os.path.join(run, n + ".log"), "w")
         env = dict(os.environ, VHB_HUGETLBFS=hugedir) if hugedir else None
         guests.append(subprocess.Popen(argv, stdout=glog, stderr=subprocess.STDOUT,
@@ -216,6 +333,9 @@ try:
     before_host = host_free()
     table(ctl, "\nbefore:")
 
+    if policy:
+        run_policy(ctl, names)
+        raise StopIteration
     # Balloon sizes: the first VM gives half its memory, the others a quarter / an eighth.
     shares = [2, 4, 8, 4, 4, 4, 4, 4]
     want = {n: (mem // shares[i]) for i, n in enumerate(names)}
@@ -252,6 +372,8 @@ try:
     say("  backend regained: %s of %s asked" % (mib(released), mib(sum(mem // shares[i] for i in range(len(names))))))
     if released < sum(mem // shares[i] for i in range(len(names))):
         failed.append("the backend regained less than the balloon size")
+except StopIteration:          # --policy: its own steps are done
+    pass
 except Exception as e:          # report, then still shut down cleanly
     failed.append(str(e))
 finally:

@@ -29,6 +29,7 @@
 #include "vhbd_http.h"
 #include "vhbd_daemon.h"
 #include "vhbd_params.h"
+#include "vhbd_policy.h"
 
 RTE_LOG_REGISTER(vhbd_logtype, app.vhb, INFO);
 
@@ -319,6 +320,12 @@ main(int argc, char **argv)
 			goto out_stop;
 		}
 	}
+	/* The policy thread exists in every mode: "set policy on" starts it working. */
+	ret = vhbd_policy_start(&daemon_state);
+	if (ret != 0) {
+		VHBD_LOG(ERR, "policy: %s", strerror(-ret));
+		goto out_stop;
+	}
 	if (params.control[0] != '\0') {
 		char path[VHBD_SOCK_PATH_LEN];
 
@@ -369,6 +376,7 @@ out_control:
 	vhbd_http_stop();
 	vhbd_control_stop();
 out_stop:
+	vhbd_policy_stop(&daemon_state);
 	vhb_stop();
 	RTE_LCORE_FOREACH_WORKER(id) {
 		if (rte_eal_wait_lcore(id) < 0)

@@ -11,8 +11,10 @@
 
 #include "vhost_balloon.h"
 #include "vhb_metrics.h"
+#include "vhb_policy.h"
 #include "vhbd_commands.h"
 #include "vhbd_parse.h"
+#include "vhbd_policy.h"
 
 const char *
 vhbd_arg_name(enum vhbd_arg a)
@@ -549,6 +551,168 @@ cmd_show_metrics(struct vhbd_daemon *d, char **args, unsigned int nargs, struct 
 	free(text);
 }
 
+/* Most VMs "show policy" lists (the daemon serves VHBD_MAX_VMS from its config, more added). */
+#define POLICY_SHOW_MAX	1024
+
+static void
+cmd_show_policy(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	struct vhb_policy_params pp;
+	struct vhb_policy_status st;
+	struct vhb_policy_vm *vms, *v;
+	unsigned int i, n;
+
+	(void)args;
+	(void)nargs;
+	if (d->policy == NULL) {
+		vhbd_reply_error(r, "not_running", "the policy loop is not running");
+		return;
+	}
+	vms = calloc(POLICY_SHOW_MAX, sizeof(*vms));
+	if (vms == NULL) {
+		vhbd_reply_errno(r, -ENOMEM, "show policy");
+		return;
+	}
+	vhb_policy_get_params(d->policy, &pp);
+	n = vhb_policy_get_status(d->policy, &st, vms, POLICY_SHOW_MAX);
+	if (n > POLICY_SHOW_MAX)
+		n = POLICY_SHOW_MAX;
+	vhbd_reply_str(r, "mode", vhb_policy_mode_name(st.mode));
+	vhbd_reply_u64(r, "interval_ms", pp.interval_ms);
+	vhbd_reply_u64(r, "passes", st.steps);
+	vhbd_reply_u64(r, "targets_set", st.targets_set);
+	vhbd_reply_str(r, "host", vhb_policy_host_state_name(st.verdict.state));
+	vhbd_reply_bytes(r, "host_available", st.host.mem_available);
+	vhbd_reply_bytes(r, "host_total", st.host.mem_total);
+	vhbd_reply_bytes(r, "host_low", st.verdict.low);
+	vhbd_reply_bytes(r, "host_high", st.verdict.high);
+	vhbd_reply_double(r, "psi_some", st.host.psi_ok ? st.host.psi_some : -1.0, 2);
+	vhbd_reply_double(r, "psi_full", st.host.psi_ok ? st.host.psi_full : -1.0, 2);
+	vhbd_reply_str(r, "host_reason", st.steps == 0 ? (st.mode == VHB_POLICY_OFF ?
+		"policy off: 'set policy on' or 'set policy advisory'" : "no pass yet") :
+		st.verdict.reason);
+	vhbd_reply_list_begin(r, "vms");
+	for (i = 0; i < n; i++) {
+		v = &vms[i];
+		vhbd_reply_obj_begin(r, NULL);
+		vhbd_reply_str(r, "name", v->name);
+		vhbd_reply_str(r, "action", vhb_policy_action_name(v->action));
+		vhbd_reply_bytes(r, "target", v->target);
+		vhbd_reply_bytes(r, "chosen", v->new_target);
+		vhbd_reply_bytes(r, "actual", v->actual);
+		vhbd_reply_bytes(r, "available", v->valid & VHB_POLICY_SIG_AVAIL ? v->avail : 0);
+		vhbd_reply_bytes(r, "spare", v->spare);
+		vhbd_reply_bytes(r, "min", v->min);
+		vhbd_reply_bytes(r, "max", v->max);
+		vhbd_reply_u64(r, "weight", v->weight);
+		vhbd_reply_double(r, "stats_age_s", v->stats_updates == 0 ? -1.0 :
+			v->stats_age_ns / 1e9, 1);
+		vhbd_reply_str(r, "reason", v->reason);
+		vhbd_reply_obj_end(r);
+	}
+	vhbd_reply_list_end(r);
+	free(vms);
+}
+
+/* "min SIZE", "max SIZE", "weight N" pairs of "set policy vm NAME ...". */
+static bool
+policy_vm_pairs(char **args, unsigned int nargs, struct vhb_policy_vm_cfg *c,
+	struct vhbd_reply *r)
+{
+	unsigned int i, seen = 0, bit;
+	uint64_t v;
+
+	if (nargs % 2 != 0) {
+		vhbd_reply_error(r, "bad_command", "usage: set policy vm NAME [min SIZE] "
+			"[max SIZE] [weight N]");
+		return false;
+	}
+	for (i = 2; i + 1 < nargs; i += 2) {
+		if (strcmp(args[i], "min") == 0 || strcmp(args[i], "max") == 0) {
+			bit = args[i][1] == 'i' ? 1 : 2;
+			if (!parse_size_arg(args[i + 1], &v, r))
+				return false;
+			if (bit == 1)
+				c->min = v;
+			else
+				c->max = v;
+		} else if (strcmp(args[i], "weight") == 0) {
+			bit = 4;
+			if (!poll_value("weight", args[i + 1], 1, 1000, &v, r))
+				return false;
+			c->weight = v;
+		} else {
+			vhbd_reply_error(r, "bad_command", "unknown key '%s' (expected min, max or "
+				"weight)", args[i]);
+			return false;
+		}
+		if (seen & bit) {
+			vhbd_reply_error(r, "bad_command", "'%s' given twice", args[i]);
+			return false;
+		}
+		seen |= bit;
+	}
+	if (c->max != 0 && c->min > c->max) {
+		vhbd_reply_error(r, "invalid_argument", "min is above max");
+		return false;
+	}
+	return true;
+}
+
+static void
+cmd_set_policy(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
+{
+	enum vhb_policy_mode mode;
+	struct vhb_policy_vm_cfg c;
+	struct vhb_device_info in;
+	struct vhb_device *dev;
+	int ret;
+
+	if (d->policy == NULL) {
+		vhbd_reply_error(r, "not_running", "the policy loop is not running");
+		return;
+	}
+	if (strcmp(args[0], "vm") != 0) {
+		if (vhb_policy_mode_parse(args[0], &mode) != 0 || nargs != 1) {
+			vhbd_reply_error(r, "invalid_argument", "usage: set policy on|off|advisory, "
+				"or set policy vm NAME [min SIZE] [max SIZE] [weight N]");
+			return;
+		}
+		vhb_policy_set_mode(d->policy, mode);
+		vhbd_policy_kick();
+		vhbd_reply_str(r, "policy", vhb_policy_mode_name(mode));
+		return;
+	}
+	if (nargs < 2) {
+		vhbd_reply_error(r, "bad_command", "usage: set policy vm NAME [min SIZE] "
+			"[max SIZE] [weight N]");
+		return;
+	}
+	dev = find_dev(args[1], r);
+	if (dev == NULL)
+		return;
+	ret = vhb_device_get_info(dev, &in);
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, args[1]);
+		return;
+	}
+	/* Keys left out keep their values; 0 means the default again. */
+	vhb_policy_get_vm(d->policy, in.name, &c);
+	if (!policy_vm_pairs(args, nargs, &c, r))
+		return;
+	ret = vhb_policy_set_vm(d->policy, in.name, &c);
+	if (ret != 0) {
+		vhbd_reply_errno(r, ret, "set policy vm");
+		return;
+	}
+	vhbd_policy_kick();
+	vhbd_reply_str(r, "device", in.name);
+	vhbd_reply_bytes(r, "min", c.min);
+	vhbd_reply_bytes(r, "max", c.max);
+	vhbd_reply_u64(r, "weight", c.weight);
+	vhbd_reply_text(r, "(0: the [policy] default)\n");
+}
+
 static void
 cmd_help(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vhbd_reply *r)
 {
@@ -608,6 +772,14 @@ const struct vhbd_cmd vhbd_cmds[] = {
 	{ { "show", "metrics" }, { VHBD_ARG_FORMAT }, 1, "show metrics [FORMAT]",
 	  "Prometheus metrics of every device and lcore; FORMAT openmetrics (default) or "
 	  "prometheus (text 0.0.4)", cmd_show_metrics, "openmetrics#prometheus" },
+	{ { "show", "policy" }, { 0 }, 0, "show policy",
+	  "automatic balancing: mode, host signals, per VM signals, chosen target and why",
+	  cmd_show_policy },
+	{ { "set", "policy" }, { VHBD_ARG_KEY, VHBD_ARG_DEVICE, VHBD_ARG_KEY, VHBD_ARG_VALUE,
+	  VHBD_ARG_KEY, VHBD_ARG_VALUE, VHBD_ARG_KEY, VHBD_ARG_VALUE }, 7,
+	  "set policy on|off|advisory | vm NAME [min SIZE] [max SIZE] [weight N]",
+	  "automatic balancing on, off or advisory (shows targets, sets none); a VM's bounds "
+	  "and weight", cmd_set_policy, "on#off#advisory#vm#min#max#weight" },
 	{ { "add", "socket" }, { VHBD_ARG_PATH, VHBD_ARG_NAME }, 1, "add socket PATH [VMNAME]",
 	  "serve one more VM on a new vhost-user socket", cmd_add_socket },
 	{ { "del", "socket" }, { VHBD_ARG_DEVICE }, 0, "del socket NAME",

@@ -10,7 +10,7 @@
 #include "vhbd_reply.h"
 
 #define VHBD_CMD_WORDS		2
-#define VHBD_CMD_ARGS		7	/* "set poll-mode": MODE and three KEY VALUE pairs */
+#define VHBD_CMD_ARGS		8	/* "set policy vm NAME" and three KEY VALUE pairs */
 #define VHBD_LINE_MAX		4096	/* longest command line, both front ends */
 
 enum vhbd_arg {

@@ -10,6 +10,7 @@
 
 #include <rte_log.h>
 
+#include "vhb_policy.h"
 #include "vhbd_params.h"
 
 extern int vhbd_logtype;
@@ -25,6 +26,7 @@ struct vhbd_daemon {
 	pthread_mutex_t cmd_lock;
 	atomic_bool stop;
 	int wake_fd;		/* eventfd; written when stop is requested */
+	struct vhb_policy *policy;	/* the balancing engine (vhbd_policy.h) */
 };
 
 /* Ask the main loop to shut down (any thread). */

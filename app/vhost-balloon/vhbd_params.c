@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_cfgfile.h>
+#include <rte_common.h>
 
 #include "vhost_balloon.h"
 #include "vhbd_params.h"
@@ -38,6 +41,7 @@ vhbd_params_defaults(struct vhbd_params *p)
 	p->poll.mode = VHB_POLL_AUTO;
 	p->poll.idle_us = VHB_POLL_IDLE_US_DEFAULT;
 	p->poll.max_sleep_ms = VHB_POLL_MAX_SLEEP_MS_DEFAULT;
+	vhb_policy_params_default(&p->policy);
 }
 
 void
@@ -165,6 +169,7 @@ vm_key(struct vhbd_vm *vm, const char *key, const char *val, bool allow_name,
 	char *err, size_t errlen)
 {
 	char msg[160];
+	uint64_t v;
 
 	if (allow_name && strcmp(key, "name") == 0) {
 		if (strlen(val) >= sizeof(vm->name))
@@ -185,9 +190,20 @@ vm_key(struct vhbd_vm *vm, const char *key, const char *val, bool allow_name,
 		if (parse_u32(val, &vm->stats_interval) != 0)
 			return fail(err, errlen, "stats-interval '%s': not a number of seconds",
 				val);
+	} else if (strcmp(key, "policy-min") == 0 || strcmp(key, "policy-max") == 0) {
+		if (vhbd_parse_size(val, key[8] == 'i' ? &vm->policy.min : &vm->policy.max) != 0)
+			return fail(err, errlen, "%s '%s': give a size with a unit (e.g. 512M, "
+				"2G)", key, val);
+		if (vm->policy.max != 0 && vm->policy.min > vm->policy.max)
+			return fail(err, errlen, "policy-min is above policy-max");
+	} else if (strcmp(key, "policy-weight") == 0) {
+		if (vhbd_parse_u64(val, 1000, &v) != 0 || v == 0)
+			return fail(err, errlen, "policy-weight '%s': give a number 1-1000", val);
+		vm->policy.weight = v;
 	} else {
 		return fail(err, errlen, "unknown key '%s' (expected %sfeatures, lcore, "
-			"stats-interval)", key, allow_name ? "name, " : "socket, ");
+			"stats-interval, policy-min, policy-max, policy-weight)", key,
+			allow_name ? "name, " : "socket, ");
 	}
 	return 0;
 }
@@ -290,6 +306,101 @@ daemon_key(struct vhbd_params *p, const char *key, const char *val, char *err, s
 		return fail(err, errlen, "unknown key '%s' (expected control, run-dir, "
 			"metrics-listen, stats-interval, socket-mode, socket-group, control-mode, "
 			"control-group, poll-lcores, poll-mode, poll-idle-us, poll-max-sleep-ms)",
+			key);
+	}
+	return 0;
+}
+
+/* A percentage with decimals, 0-100 ("12.5"). */
+static int
+parse_pct(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (*s == '\0' || *s == '-' || *s == '+')
+		return -EINVAL;
+	v = strtod(s, &end);
+	if (*end != '\0' || !(v >= 0.0 && v <= 100.0))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* One [policy] key (docs/policy.md#knobs); --policy is its "mode". */
+int
+vhbd_policy_key(struct vhb_policy_params *pp, const char *key, const char *val, char *err,
+	size_t errlen)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		bool zero_ok;
+	} sizes[] = {
+		{ "host-low", offsetof(struct vhb_policy_params, host_low), true },
+		{ "host-high", offsetof(struct vhb_policy_params, host_high), true },
+		{ "step", offsetof(struct vhb_policy_params, step), false },
+		{ "give-back", offsetof(struct vhb_policy_params, give_back), false },
+		{ "deflate", offsetof(struct vhb_policy_params, deflate), false },
+		{ "swap-in", offsetof(struct vhb_policy_params, swap_in), true },
+	};
+	static const struct {
+		const char *key;
+		size_t off;
+		uint64_t min, max;
+		const char *what;
+	} nums[] = {
+		{ "interval-ms", offsetof(struct vhb_policy_params, interval_ms), 100, 3600000,
+		  "milliseconds" },
+		{ "reserve-pct", offsetof(struct vhb_policy_params, reserve_pct), 0, 90, "percent" },
+		{ "min-pct", offsetof(struct vhb_policy_params, min_pct), 0, 100, "percent" },
+		{ "weight", offsetof(struct vhb_policy_params, weight), 1, 1000, "weight" },
+		{ "stale-s", offsetof(struct vhb_policy_params, stale_s), 1, 86400, "seconds" },
+		{ "hold-s", offsetof(struct vhb_policy_params, hold_s), 0, 86400, "seconds" },
+	};
+	unsigned int i;
+	uint64_t v;
+
+	if (strcmp(key, "mode") == 0) {
+		if (vhb_policy_mode_parse(val, &pp->mode) != 0)
+			return fail(err, errlen, "'%s' is not a policy mode (off, advisory or on)",
+				val);
+		return 0;
+	}
+	for (i = 0; i < RTE_DIM(sizes); i++) {
+		if (strcmp(key, sizes[i].key) != 0)
+			continue;
+		if (vhbd_parse_size(val, &v) != 0 || (v == 0 && !sizes[i].zero_ok))
+			return fail(err, errlen, "'%s' is not a size with a unit (e.g. 64M, 2G%s)",
+				val, sizes[i].zero_ok ? ", or 0" : "");
+		*(uint64_t *)((char *)pp + sizes[i].off) = v;
+		return 0;
+	}
+	for (i = 0; i < RTE_DIM(nums); i++) {
+		if (strcmp(key, nums[i].key) != 0)
+			continue;
+		if (vhbd_parse_u64(val, nums[i].max, &v) != 0 || v < nums[i].min)
+			return fail(err, errlen, "'%s' is not a number of %s (%" PRIu64 "-%"
+				PRIu64 ")", val, nums[i].what, nums[i].min, nums[i].max);
+		*(uint32_t *)((char *)pp + nums[i].off) = v;
+		return 0;
+	}
+	if (strcmp(key, "psi-some") == 0 || strcmp(key, "psi-full") == 0) {
+		if (parse_pct(val, key[4] == 's' ? &pp->psi_some : &pp->psi_full) != 0)
+			return fail(err, errlen, "'%s' is not a percentage (0-100; 0: ignore PSI)",
+				val);
+	} else if (strcmp(key, "major-faults") == 0) {
+		if (vhbd_parse_u64(val, UINT64_MAX - 1, &pp->major_faults) != 0)
+			return fail(err, errlen, "'%s' is not a number of faults", val);
+	} else if (strcmp(key, "meminfo") == 0) {
+		return set_path(pp->meminfo_path, sizeof(pp->meminfo_path), val, "meminfo", err,
+			errlen);
+	} else if (strcmp(key, "psi") == 0) {
+		return set_path(pp->psi_path, sizeof(pp->psi_path), val, "psi", err, errlen);
+	} else {
+		return fail(err, errlen, "unknown key '%s' (expected mode, interval-ms, host-low, "
+			"host-high, psi-some, psi-full, reserve-pct, min-pct, weight, step, "
+			"give-back, deflate, stale-s, hold-s, swap-in, major-faults, meminfo, psi)",
 			key);
 	}
 	return 0;
@@ -407,14 +518,15 @@ config_section(struct rte_cfgfile *cfg, const char *path, const char *sec,
 {
 	struct rte_cfgfile_entry *ent = NULL;
 	bool is_daemon = strcmp(sec, "daemon") == 0;
+	bool is_policy = strcmp(sec, "policy") == 0;
 	char msg[256];
 	struct vhbd_vm vm;
 	int n, i, j, ret = 0;
 
-	if (!is_daemon) {
+	if (!is_daemon && !is_policy) {
 		if (strncmp(sec, "vm ", 3) != 0 || !valid_name(sec + 3))
-			return fail(err, errlen, "%s:%u: unknown section [%s] (expected [daemon] "
-				"or [vm NAME], NAME of letters, digits, '-', '_', '.')", path,
+			return fail(err, errlen, "%s:%u: unknown section [%s] (expected [daemon], "
+				"[policy] or [vm NAME], NAME of letters, digits, '-', '_', '.')", path,
 				config_line(path, sec, NULL), sec);
 		vm_init(&vm);
 		snprintf(vm.name, sizeof(vm.name), "%s", sec + 3);
@@ -438,6 +550,9 @@ config_section(struct rte_cfgfile *cfg, const char *path, const char *sec,
 		}
 		if (is_daemon)
 			ret = daemon_key(p, ent[i].name, ent[i].value, msg, sizeof(msg));
+		else if (is_policy)
+			ret = vhbd_policy_key(&p->policy, ent[i].name, ent[i].value, msg,
+				sizeof(msg));
 		else if (strcmp(ent[i].name, "socket") == 0)
 			ret = set_path(vm.path, sizeof(vm.path), ent[i].value, "socket", msg,
 				sizeof(msg));
@@ -448,7 +563,7 @@ config_section(struct rte_cfgfile *cfg, const char *path, const char *sec,
 				config_line(path, sec, ent[i].name), sec, ent[i].name, msg);
 	}
 	free(ent);
-	if (ret != 0 || is_daemon)
+	if (ret != 0 || is_daemon || is_policy)
 		return ret;
 	if (vm.path[0] == '\0')
 		return fail(err, errlen, "%s:%u: [%s] has no 'socket = PATH'", path,
@@ -517,6 +632,7 @@ enum {
 	OPT_METRICS_LISTEN,
 	OPT_CONTROL_MODE,
 	OPT_CONTROL_GROUP,
+	OPT_POLICY,
 };
 
 static const struct option long_opts[] = {
@@ -535,6 +651,7 @@ static const struct option long_opts[] = {
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "control-mode", required_argument, NULL, OPT_CONTROL_MODE },
 	{ "control-group", required_argument, NULL, OPT_CONTROL_GROUP },
+	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -607,6 +724,11 @@ vhbd_parse_args(int argc, char **argv, struct vhbd_params *p, char *err, size_t 
 				if (ret != 0)
 					return fail(err, errlen, "--%s: %s", opt_name(opt), msg);
 				break;
+			case OPT_POLICY:
+				ret = vhbd_policy_key(&p->policy, "mode", optarg, msg, sizeof(msg));
+				if (ret != 0)
+					return fail(err, errlen, "--policy: %s", msg);
+				break;
 			case OPT_CMDLINE_FILE:
 				ret = set_path(p->cmdline_file, sizeof(p->cmdline_file), optarg,
 					"--cmdline-file", err, errlen);
@@ -635,6 +757,7 @@ vhbd_usage(const char *prog)
 {
 	printf("Usage: %s [EAL options] -- [options]\n"
 		"  --socket PATH[,name=VM][,features=F+F..][,lcore=N][,stats-interval=S]\n"
+		"                          [,policy-min=SIZE][,policy-max=SIZE][,policy-weight=N]\n"
 		"                          serve one VM on vhost-user socket PATH (repeatable);\n"
 		"                          F: must-tell-host stats deflate-on-oom page-poison\n"
 		"                          reporting, or 'default'\n"
@@ -657,8 +780,11 @@ vhbd_usage(const char *prog)
 		"  --metrics-listen [HOST:]PORT\n"
 		"                          serve Prometheus metrics over HTTP (GET /metrics);\n"
 		"                          HOST defaults to 127.0.0.1 (default: off)\n"
+		"  --policy MODE           automatic balancing: off (default), advisory, on;\n"
+		"                          knobs in the config file's [policy] (docs/policy.md)\n"
 		"  -i, --interactive       interactive command line\n"
 		"  --cmdline-file FILE     run the commands in FILE at start\n"
 		"  -h, --help              this text\n"
-		"Docs: docs/running.md, docs/cli.md, docs/control-socket.md, docs/metrics.md\n", prog);
+		"Docs: docs/running.md, docs/cli.md, docs/control-socket.md, docs/metrics.md,\n"
+		"      docs/policy.md\n", prog);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "vhost_balloon.h"
+#include "vhb_policy.h"
 #include "vhbd_parse.h"
 
 #define VHBD_MAX_VMS		VHB_MAX_DEVICES	/* config/vhb_limits.h */
@@ -31,6 +32,7 @@ struct vhbd_vm {
 	uint64_t features;		/* 0: the library's default */
 	unsigned int lcore;		/* UINT32_MAX (VHB_LCORE_ANY): chosen by the library */
 	uint32_t stats_interval;	/* VHBD_INHERIT: the daemon's --stats-interval */
+	struct vhb_policy_vm_cfg policy;	/* policy-min, policy-max, policy-weight */
 };
 
 struct vhbd_params {
@@ -40,6 +42,7 @@ struct vhbd_params {
 	unsigned int npoll_lcores;	/* 0: every worker lcore polls */
 	uint32_t stats_interval;	/* seconds, 0 off */
 	struct vhb_poll_params poll;	/* every poll lcore's mode (vhb_set_poll_params) */
+	struct vhb_policy_params policy;	/* [policy] and --policy (docs/policy.md) */
 	uint32_t socket_mode;
 	int socket_gid;			/* -1: unchanged */
 	uint32_t control_mode;		/* VHBD_INHERIT: socket_mode */
@@ -54,7 +57,7 @@ struct vhbd_params {
 	bool help;
 };
 
-/* Defaults: no VM, stats every 10 s, mode 0660, no control socket, adaptive polling. */
+/* Defaults: no VM, stats every 10 s, mode 0660, no control socket, adaptive polling, policy off. */
 void vhbd_params_defaults(struct vhbd_params *p);
 
 /*
@@ -64,7 +67,7 @@ void vhbd_params_defaults(struct vhbd_params *p);
  */
 int vhbd_parse_args(int argc, char **argv, struct vhbd_params *p, char *err, size_t errlen);
 
-/* Read an INI file into p ([daemon] and [vm NAME] sections). 0 or -errno, message in err. */
+/* Read an INI file into p ([daemon], [policy] and [vm NAME] sections). 0 or -errno, message in err. */
 int vhbd_load_config(const char *path, struct vhbd_params *p, char *err, size_t errlen);
 
 /*
@@ -72,6 +75,10 @@ int vhbd_load_config(const char *path, struct vhbd_params *p, char *err, size_t 
  * Relative paths are resolved against p->run_dir when the daemon starts.
  */
 int vhbd_add_socket_spec(struct vhbd_params *p, const char *spec, char *err, size_t errlen);
+
+/* One [policy] key into pp ("mode" is also --policy). 0, or -EINVAL with the reason in err. */
+int vhbd_policy_key(struct vhb_policy_params *pp, const char *key, const char *val, char *err,
+	size_t errlen);
 
 /* Add a VM (checks path length and that name and path are unique). */
 int vhbd_add_vm(struct vhbd_params *p, const struct vhbd_vm *vm, char *err, size_t errlen);

@@ -4,6 +4,7 @@
 daemon and vmsim, once on memfd guests and once on hugetlbfs guests (when hugepages exist).
 Checks the exit status and what it prints: the before/after tables, every VM's actual equal
 to its target, the backend's regained total equal to the balloon sizes asked, clean exits.
+Then demo.sh --quick --policy (memfd): the balancing policy at work (docs/policy.md).
 
 usage: test_demo.py REPO_ROOT VHOST_BALLOON VMSIM
 """
@@ -71,6 +72,28 @@ def run(root, daemon, vmsim, memfd):
         print(out[-5000:])
 
 
+def run_policy(root, daemon, vmsim):
+    """demo.sh --quick --policy on memfd guests: advisory, on, settled, given back."""
+    env = dict(os.environ, VHB_DAEMON=daemon, VHB_VMSIM=vmsim, VHB_DEMO_MEMFD="1")
+    p = subprocess.run([os.path.join(root, "usertools", "demo.sh"), "--quick", "--policy"],
+                       cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=300)
+    out = p.stdout.decode(errors="replace")
+    print("test_demo: --policy: guest memory backing: memfd 4 KiB")
+    check(p.returncode == 0 and re.search(r"^demo: backing memfd 4 KiB, 3 VMs: OK$", out, re.M),
+          "demo --quick --policy exits 0, last line OK (%d)" % p.returncode)
+    adv = out[out.find("advisory (targets computed, none set):"):]
+    check(re.search(r"^  vm1  reclaim .*host short: took", adv, re.M) is not None,
+          "advisory: vm1's reclaim shown with its reason")
+    check("settled: host within the watermarks" in out, "on: settled within the watermarks")
+    check("given back: host plenty" in out and
+          all(re.search(r"^  %s  hold .*at its max" % n, out, re.M) for n in ("vm1", "vm2", "vm3")),
+          "relief: every guest back at its max")
+    check(out.count(": exit 0") == 4, "3 guests and the daemon exit 0")
+    if failures:
+        print(out[-5000:])
+
+
 def main():
     root, daemon, vmsim = sys.argv[1:4]
     run(root, os.path.abspath(daemon), os.path.abspath(vmsim), True)
@@ -80,6 +103,7 @@ def main():
         run(root, os.path.abspath(daemon), os.path.abspath(vmsim), False)
     else:
         print("test_demo: hugetlbfs run skipped: %d free 2 MiB hugepages (< 128)" % free)
+    run_policy(root, os.path.abspath(daemon), os.path.abspath(vmsim))
     print("test_demo: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
     return 0 if failures == 0 else 1
 

@@ -409,6 +409,77 @@ test_config(void)
 		"%s:2: [vm a] socket: socket: path longer than 107");
 }
 
+/* [policy], --policy and the per-VM policy keys (docs/policy.md#knobs). */
+static void
+test_policy(void)
+{
+	const char *path;
+
+	GOOD("--socket", "a.sock");
+	CHECK(p.policy.mode == VHB_POLICY_OFF && p.policy.interval_ms == 1000 &&
+		strcmp(p.policy.meminfo_path, "/proc/meminfo") == 0);
+	path = write_config("policy.ini",
+		"[policy]\n"
+		"mode = advisory\n"
+		"interval-ms = 500\n"
+		"host-low = 1G\n"
+		"host-high = 2G\n"
+		"psi-some = 12.5\n"
+		"psi-full = 0\n"
+		"reserve-pct = 15\n"
+		"min-pct = 30\n"
+		"weight = 50\n"
+		"step = 32M\n"
+		"give-back = 16M\n"
+		"deflate = 256M\n"
+		"stale-s = 20\n"
+		"hold-s = 0\n"
+		"swap-in = 0\n"
+		"major-faults = 500\n"
+		"meminfo = /tmp/mi\n"
+		"psi = /tmp/psi\n"
+		"[vm web]\n"
+		"socket = web.sock\n"
+		"policy-min = 512M\n"
+		"policy-max = 4G\n"
+		"policy-weight = 200\n");
+	GOOD("--config", path, "--socket", "x.sock,policy-weight=7,policy-min=1G");
+	CHECK(p.policy.mode == VHB_POLICY_ADVISORY && p.policy.interval_ms == 500);
+	CHECK(p.policy.host_low == 1ULL << 30 && p.policy.host_high == 2ULL << 30);
+	CHECK(p.policy.psi_some == 12.5 && p.policy.psi_full == 0.0);
+	CHECK(p.policy.reserve_pct == 15 && p.policy.min_pct == 30 && p.policy.weight == 50);
+	CHECK(p.policy.step == 32ULL << 20 && p.policy.give_back == 16ULL << 20 &&
+		p.policy.deflate == 256ULL << 20);
+	CHECK(p.policy.stale_s == 20 && p.policy.hold_s == 0 && p.policy.swap_in == 0 &&
+		p.policy.major_faults == 500);
+	CHECK(strcmp(p.policy.meminfo_path, "/tmp/mi") == 0 &&
+		strcmp(p.policy.psi_path, "/tmp/psi") == 0);
+	CHECK(p.nvms == 2 && p.vms[0].policy.min == 512ULL << 20 &&
+		p.vms[0].policy.max == 4ULL << 30 && p.vms[0].policy.weight == 200);
+	CHECK(p.vms[1].policy.weight == 7 && p.vms[1].policy.min == 1ULL << 30 &&
+		p.vms[1].policy.max == 0);
+	GOOD("--config", path, "--policy", "on");
+	CHECK(p.policy.mode == VHB_POLICY_ON);
+	BAD("--policy: 'maybe' is not a policy mode", "--policy", "maybe");
+	BAD("policy-weight '0'", "--socket", "a.sock,policy-weight=0");
+	BAD("policy-min is above policy-max", "--socket", "a.sock,policy-max=1G,policy-min=2G");
+	BAD("policy-min '12'", "--socket", "a.sock,policy-min=12");
+	path = write_config("policy.ini", "[policy]\ninterval-ms = 10\n");
+	BAD("policy.ini:2: [policy] interval-ms: '10' is not a number of milliseconds", "--config",
+		path);
+	path = write_config("policy.ini", "[policy]\npsi-some = 101\n");
+	BAD("[policy] psi-some: '101' is not a percentage", "--config", path);
+	path = write_config("policy.ini", "[policy]\nstep = 0\n");
+	BAD("[policy] step: '0' is not a size", "--config", path);
+	path = write_config("policy.ini", "[policy]\nreserve-pct = 91\n");
+	BAD("[policy] reserve-pct", "--config", path);
+	path = write_config("policy.ini", "[policy]\nwhatever = 1\n");
+	BAD("unknown key 'whatever' (expected mode", "--config", path);
+	path = write_config("policy.ini", "[policies]\nmode = on\n");
+	BAD("unknown section [policies]", "--config", path);
+	unlink(path);
+}
+
 /* The shipped default config must load and describe several VMs. */
 static void
 test_default_config(const char *path)
@@ -422,6 +493,8 @@ test_default_config(const char *path)
 	CHECK(p.vms[0].features == VHB_FEATURES_DEFAULT);
 	CHECK(p.poll.mode == VHB_POLL_AUTO && p.poll.idle_us == VHB_POLL_IDLE_US_DEFAULT &&
 		p.poll.max_sleep_ms == VHB_POLL_MAX_SLEEP_MS_DEFAULT);
+	/* The packaged config leaves the policy off. */
+	CHECK(p.policy.mode == VHB_POLICY_OFF);
 }
 
 int
@@ -435,6 +508,7 @@ main(int argc, char **argv)
 	test_values();
 	test_options();
 	test_config();
+	test_policy();
 	if (argc > 1)
 		test_default_config(argv[1]);
 	unlink(write_config("ok.ini", ""));
