@@ -190,9 +190,6 @@ vm_signals(const struct vhb_policy_params *p, struct vhb_policy_vm *v)
 	v->max = v->cfg.max != 0 ? min_u64(v->cfg.max, v->guest_mem) : v->guest_mem;
 	if (v->min > v->max)
 		v->min = v->max;
-	v->weight = v->cfg.weight != 0 ? v->cfg.weight : p->weight;
-	if (v->weight == 0)
-		v->weight = 1;
 	size = guest_size(v);
 	v->reserve = page_up(size / 100 * p->reserve_pct);
 
@@ -411,7 +408,10 @@ vhb_policy_decide(const struct vhb_policy_params *p, const struct vhb_policy_hos
 		v->pressure = false;
 		v->swap_in_delta = v->majflt_delta = 0;
 		v->min = v->max = v->reserve = v->spare = 0;
-		v->weight = 0;
+		/* Shown for a VM whose guest is not running yet too: it is configuration. */
+		v->weight = v->cfg.weight != 0 ? v->cfg.weight : p->weight;
+		if (v->weight == 0)
+			v->weight = 1;
 		decided[i] = true;
 		open[i] = false;
 		if (!v->running || v->guest_mem == 0) {
