@@ -85,6 +85,15 @@ struct vhb_device {
 	uint32_t seq;			/* control side */
 	uint32_t lc_seen;		/* lcore side */
 	int lcore_idx;			/* index in the lcore table; -1 not placed */
+	uint32_t lc_poke;		/* atomic: a setting the lcore reads changed */
+
+	/* Polling state on its lcore (vhb_lcore.c), lcore side: polled or parked on kicks. */
+	unsigned int lc_pos;		/* index in the lcore's device array */
+	bool lc_kicks;			/* its drivers were asked to kick */
+	uint64_t lc_last_busy;		/* TSC: the last pass that found work */
+	uint64_t lc_work_end;		/* TSC: end of its last work; 0 once its gap was learned */
+	uint64_t lc_gap_avg, lc_gap_last;	/* auto mode: gaps between its requests */
+	uint64_t lc_spin;		/* auto mode: poll this long after work before parking */
 
 	/* Owned by the lcore while RUN, by the control side while quiesced. */
 	struct vhb_queue q[VHB_MAX_QUEUES];

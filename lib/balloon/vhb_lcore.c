@@ -9,21 +9,28 @@
  * the control side takes the lcore's ownership word itself and applies mailbox
  * messages and acknowledgements on the lcore's behalf.
  *
- * Polling modes. An idle lcore may sleep on its queues' kick eventfds
- * (vhb_notify.c). Before sleeping it asks every driver to kick (clears
- * VRING_USED_F_NO_NOTIFY), fences, and runs one more full pass: a request posted
- * before the driver could see the flag is found by that pass, one posted after
- * comes with a kick. Every control action the lcore must see (mailbox, quiesce,
- * resume, settings) bumps ctl_gen and writes the wake eventfd if the lcore is
- * (about to be) asleep; the lcore re-checks ctl_gen after announcing its sleep,
- * so either it sees the change or the control side sees it sleeping.
+ * Polling modes: a device is either polled (in the pass) or parked on its kick
+ * eventfds (vhb_notify.c). A device that found no work for its spin time asks its
+ * drivers to kick (clears VRING_USED_F_NO_NOTIFY), fences, and is polled once more:
+ * a request posted before the driver could see the flag is found by that re-check,
+ * one posted after comes with a kick, which puts the device back in the polled set.
+ * A pass costs what the polled devices cost; parked ones cost nothing until a kick,
+ * their stats timer or a control action on them. With no device left in the polled
+ * set the lcore sleeps in epoll_wait; while others are polled it looks at the kicks
+ * every PARKED_CHECK_US without waiting. Every control action the lcore must see
+ * (mailbox, quiesce, resume, settings) bumps ctl_gen and writes the wake eventfd if
+ * the lcore is (about to be) asleep; the lcore re-checks ctl_gen after announcing its
+ * sleep, so either it sees the change or the control side sees it sleeping. On a
+ * ctl_gen change the lcore looks at each parked device's ctl word and poke flag.
  *
- * The auto mode (the default) decides from what it observes how long to poll after
- * work: it learns the gap between the end of one busy pass and the next request, and
- * what one sleep costs the loop in CPU (asking for kicks, the re-check pass, the
- * sleep and wake-up system calls). Gaps shorter than twice a sleep's cost are polled
- * through (twice the expected gap, at most idle_us); longer ones are slept through at
- * once, with kicks left on while requests keep coming that way. See docs/device.md.
+ * The modes differ only in a device's spin time: poll never parks, interrupt parks
+ * after the first pass without work, adaptive after idle_us, and auto (the default)
+ * after what the device's own traffic warrants: it learns the gap between the end of
+ * one request's work and the next request, and what one sleep costs the lcore in CPU
+ * (asking for kicks, the re-check, the sleep and wake-up system calls). Gaps shorter
+ * than twice a sleep's cost are polled through (twice the expected gap, at most
+ * idle_us); longer ones are parked through at once, with kicks left on while
+ * requests keep coming that way. See docs/device.md.
  */
 
 #include <errno.h>
@@ -73,8 +80,12 @@ struct vhb_lcore {
 	struct mbox_msg mbox[MBOX_SIZE];
 	uint32_t mb_head;	/* written by the control side */
 	uint32_t mb_tail;	/* written by the consumer */
-	struct vhb_device **devs;	/* owner's list */
+	struct vhb_device **devs;	/* owner's list: [0, npolled) polled, then parked */
+	uint64_t *park_timer;		/* TSC of a parked device's next timer, by index */
 	unsigned int ndevs;
+	unsigned int npolled;
+	uint64_t timer_min;		/* the earliest park_timer[] (a bound: may be early) */
+	uint64_t parked_check;		/* TSC: look at parked devices' kicks then */
 	unsigned int nplaced;	/* control side: devices placed here */
 	struct vhb_lcore_stats st;	/* written by the loop, read relaxed */
 
@@ -87,14 +98,15 @@ struct vhb_lcore {
 	uint32_t sleeping;	/* loop announces a sleep (atomic) */
 	struct vhb_notify nt;
 
-	/* Auto mode, loop only (TSC cycles; published in st.auto_*). */
-	uint64_t work_end;	/* end of the last busy pass; 0 once its gap was learned */
-	uint64_t gap_avg;	/* moving average of the gaps */
-	uint64_t gap_last;
+	uint32_t mode_seen;	/* loop: the mode of the last pass */
+
+	/* Auto mode, loop only (TSC cycles; published in st.auto_*); gaps are per device. */
 	uint64_t sleep_cost;	/* moving average of one sleep's CPU cost */
-	uint64_t arm_tsc;	/* when kicks were asked for before the coming sleep */
-	uint64_t auto_spin;	/* poll this long after work before sleeping */
+	uint64_t arm_tsc;	/* start of the pass that parked the last polled device */
 };
+
+/* While some devices are polled, parked devices' kicks are looked at this often. */
+#define PARKED_CHECK_US		20
 
 /* The cheapest a sleep is taken to cost: a wake-up is at least a context switch. */
 #define AUTO_SLEEP_COST_MIN_NS	2000
@@ -133,6 +145,52 @@ owner_release(struct vhb_lcore *lc)
 	__atomic_store_n(&lc->owner, OWNER_NONE, __ATOMIC_RELEASE);
 }
 
+static inline void
+st_add(uint64_t *field, uint64_t v)
+{
+	__atomic_store_n(field, *field + v, __ATOMIC_RELAXED);
+}
+
+/* Owner of lc: swap two entries of the device array (and their park timers). */
+static void
+dev_swap(struct vhb_lcore *lc, unsigned int a, unsigned int b)
+{
+	struct vhb_device *d = lc->devs[a];
+	uint64_t t = lc->park_timer[a];
+
+	lc->devs[a] = lc->devs[b];
+	lc->park_timer[a] = lc->park_timer[b];
+	lc->devs[b] = d;
+	lc->park_timer[b] = t;
+	lc->devs[a]->lc_pos = a;
+	d->lc_pos = b;
+}
+
+/* Owner of lc: a parked device joins the polled set, with its spin time from now. */
+static bool
+dev_unpark(struct vhb_lcore *lc, struct vhb_device *dev, uint64_t now)
+{
+	if (dev->lc_pos < lc->npolled)
+		return false;
+	dev_swap(lc, dev->lc_pos, lc->npolled);
+	lc->npolled++;
+	dev->lc_last_busy = now;
+	return true;
+}
+
+/* Owner of lc: a polled device leaves the polled set until a kick, its timer or a control action. */
+static void
+dev_park(struct vhb_lcore *lc, struct vhb_device *dev, uint64_t timer)
+{
+	unsigned int last = lc->npolled - 1;
+
+	dev_swap(lc, dev->lc_pos, last);
+	lc->npolled = last;
+	lc->park_timer[last] = timer;
+	if (timer < lc->timer_min)
+		lc->timer_min = timer;
+}
+
 /* Consumer side: apply queued hand-overs (the loop, or the control side owning lc). */
 static void
 mbox_drain(struct vhb_lcore *lc)
@@ -142,22 +200,28 @@ mbox_drain(struct vhb_lcore *lc)
 
 	while (tail != head) {
 		struct mbox_msg *m = &lc->mbox[tail % MBOX_SIZE];
-		unsigned int i;
+		struct vhb_device *dev = m->dev;
+		unsigned int pos = dev->lc_pos;
 
 		if (m->op == MBOX_ADD && lc->ndevs < LCORE_MAX_DEVICES) {
-			lc->devs[lc->ndevs++] = m->dev;
-		} else if (m->op == MBOX_REMOVE) {
-			for (i = 0; i < lc->ndevs; i++) {
-				if (lc->devs[i] == m->dev) {
-					lc->devs[i] = lc->devs[--lc->ndevs];
-					break;
-				}
-			}
+			/* New: polled, and its rings' notification flags unknown (kicks: maybe on). */
+			dev->lc_kicks = true;
+			dev->lc_work_end = dev->lc_gap_avg = dev->lc_gap_last = dev->lc_spin = 0;
+			dev->lc_pos = lc->ndevs;
+			lc->devs[lc->ndevs] = dev;
+			lc->park_timer[lc->ndevs++] = UINT64_MAX;
+			dev_unpark(lc, dev, rte_rdtsc());
+		} else if (m->op == MBOX_REMOVE && pos < lc->ndevs && lc->devs[pos] == dev) {
+			if (pos < lc->npolled)
+				dev_park(lc, dev, UINT64_MAX);
+			dev_swap(lc, dev->lc_pos, lc->ndevs - 1);
+			lc->ndevs--;
 		}
 		tail++;
 		__atomic_store_n(&lc->mb_tail, tail, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&lc->st.ndevices, lc->ndevs, __ATOMIC_RELAXED);
+	__atomic_store_n(&lc->st.devices_polled, lc->npolled, __ATOMIC_RELAXED);
 }
 
 /* Control side (library lock held): post and wait until the consumer has applied it. */
@@ -312,10 +376,12 @@ vhb_lcore_unwatch_kicks(struct vhb_device *dev)
 }
 
 void
-vhb_lcore_wake_dev(const struct vhb_device *dev)
+vhb_lcore_wake_dev(struct vhb_device *dev)
 {
 	int idx = __atomic_load_n(&dev->lcore_idx, __ATOMIC_RELAXED);
 
+	/* A parked device is looked at again when the lcore sees the poke. */
+	__atomic_store_n(&dev->lc_poke, 1, __ATOMIC_RELEASE);
 	if (idx >= 0 && (unsigned int)idx < g_nlcores)
 		lcore_wake(&g_lcores[idx]);
 }
@@ -466,10 +532,14 @@ vhb_init(const unsigned int *lcores, unsigned int nlcores)
 		if (lc->devs == NULL)
 			lc->devs = rte_zmalloc("vhb_lcore_devs", LCORE_MAX_DEVICES * sizeof(void *),
 					       RTE_CACHE_LINE_SIZE);
-		if (lc->devs == NULL) {
+		lc->park_timer = calloc(LCORE_MAX_DEVICES, sizeof(*lc->park_timer));
+		if (lc->devs == NULL || lc->park_timer == NULL) {
+			rte_free(lc->devs);
+			free(lc->park_timer);
 			vhb_notify_fini(&lc->nt);
 			goto fail_one;
 		}
+		lc->timer_min = UINT64_MAX;
 	}
 	g_nlcores = nlcores;
 	vhb_resident_timer_start();
@@ -477,6 +547,7 @@ vhb_init(const unsigned int *lcores, unsigned int nlcores)
 fail_one:
 	while (i-- > 0) {
 		rte_free(g_lcores[i].devs);
+		free(g_lcores[i].park_timer);
 		vhb_notify_fini(&g_lcores[i].nt);
 	}
 	free(g_lcores);
@@ -496,31 +567,6 @@ lcore_self(void)
 	return NULL;
 }
 
-static inline void
-st_add(uint64_t *field, uint64_t v)
-{
-	__atomic_store_n(field, *field + v, __ATOMIC_RELAXED);
-}
-
-/* Ask every driver on this lcore to kick, or not. True if a guest notification is pending. */
-static bool
-lcore_set_kicks(struct vhb_lcore *lc, bool kicks)
-{
-	bool pending = false;
-	unsigned int i;
-
-	for (i = 0; i < lc->ndevs; i++)
-		pending |= vhb_notify_device_kicks(lc->devs[i], kicks);
-	if (kicks) {
-		/*
-		 * Store (flags) then load (avail->idx in the next pass): only a full fence
-		 * orders them; the driver has its own between avail->idx and the flags.
-		 */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	}
-	return pending;
-}
-
 static uint64_t
 thread_cpu_ns(void)
 {
@@ -531,33 +577,22 @@ thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Auto mode: the spin budget from what was learned (vhb_poll_auto.h), published. */
+/* Auto mode: the device's spin time from what was learned (vhb_poll_auto.h), published. */
 static void
-auto_update(struct vhb_lcore *lc)
+auto_update(struct vhb_lcore *lc, struct vhb_device *dev)
 {
 	uint64_t hz = rte_get_tsc_hz();
 	uint64_t cost_min = AUTO_SLEEP_COST_MIN_NS * hz / 1000000000ULL;
 	uint64_t cap = (uint64_t)__atomic_load_n(&lc->idle_us, __ATOMIC_RELAXED) * hz / 1000000;
 
-	lc->auto_spin = vhb_auto_spin(lc->gap_avg, lc->gap_last, lc->sleep_cost, cost_min, cap);
-	__atomic_store_n(&lc->st.auto_gap_ns, RTE_MIN(lc->gap_avg, lc->gap_last) *
+	dev->lc_spin = vhb_auto_spin(dev->lc_gap_avg, dev->lc_gap_last, lc->sleep_cost, cost_min,
+				     cap);
+	__atomic_store_n(&lc->st.auto_gap_ns, RTE_MIN(dev->lc_gap_avg, dev->lc_gap_last) *
 			 1000000000ULL / hz, __ATOMIC_RELAXED);
 	__atomic_store_n(&lc->st.auto_sleep_cost_ns, RTE_MAX(lc->sleep_cost, cost_min) *
 			 1000000000ULL / hz, __ATOMIC_RELAXED);
-	__atomic_store_n(&lc->st.auto_spin_ns, lc->auto_spin * 1000000000ULL / hz,
+	__atomic_store_n(&lc->st.auto_spin_ns, dev->lc_spin * 1000000000ULL / hz,
 			 __ATOMIC_RELAXED);
-}
-
-/* A busy pass started at t0: the gap since the last one's end, if not yet learned. */
-static void
-auto_learn_gap(struct vhb_lcore *lc, uint64_t t0)
-{
-	if (lc->work_end == 0 || t0 <= lc->work_end)
-		return;
-	lc->gap_last = t0 - lc->work_end;
-	lc->gap_avg = vhb_auto_ewma(lc->gap_avg, lc->gap_last);
-	lc->work_end = 0;
-	auto_update(lc);
 }
 
 /* One sleep cost arm_cycles (kicks asked for, re-check pass) and cpu_ns in the wait. */
@@ -567,24 +602,148 @@ auto_learn_sleep(struct vhb_lcore *lc, uint64_t arm_cycles, uint64_t cpu_ns)
 	uint64_t hz = rte_get_tsc_hz();
 
 	lc->sleep_cost = vhb_auto_ewma(lc->sleep_cost, arm_cycles + cpu_ns * hz / 1000000000ULL);
-	auto_update(lc);
 }
 
-/* Sleep until a kick, a control action or the next timer; returns VHB_WOKE_* or 0 (no sleep). */
-static unsigned int
+/*
+ * A pass that started at t0 found work on dev: learn the gap since its last work, and
+ * stop its kicks if it is going to be polled (interrupt mode and an auto device that
+ * parks at once leave them on).
+ */
+static void
+dev_found_work(struct vhb_lcore *lc, struct vhb_device *dev, uint64_t t0,
+	       enum vhb_poll_mode mode)
+{
+	uint64_t t = rte_rdtsc();
+
+	if (dev->lc_work_end != 0 && t0 > dev->lc_work_end) {
+		dev->lc_gap_last = t0 - dev->lc_work_end;
+		dev->lc_gap_avg = vhb_auto_ewma(dev->lc_gap_avg, dev->lc_gap_last);
+		auto_update(lc, dev);
+	}
+	dev->lc_work_end = t;
+	dev->lc_last_busy = t;
+	if (dev->lc_kicks && mode != VHB_POLL_INTERRUPT &&
+	    (mode != VHB_POLL_AUTO || dev->lc_spin != 0)) {
+		vhb_notify_device_kicks(dev, false);
+		dev->lc_kicks = false;
+	}
+}
+
+/*
+ * Park dev if it is still idle once its drivers were asked to kick: the re-check after
+ * the fence finds a request posted before a driver could see the flag. True if parked.
+ */
+static bool
+dev_try_park(struct vhb_lcore *lc, struct vhb_device *dev, uint64_t now,
+	     enum vhb_poll_mode mode)
+{
+	uint32_t seen = dev->lc_seen;
+
+	dev->lc_kicks = true;
+	if (vhb_notify_device_kicks(dev, true))
+		return false;	/* a guest notification to retry: keep polling */
+	/*
+	 * Store (flags) then load (avail->idx in the re-check): only a full fence orders
+	 * them; the driver has its own between avail->idx and the flags.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vhb_device_poll(dev, now)) {
+		st_add(&lc->st.sleep_aborts, 1);
+		dev_found_work(lc, dev, now, mode);
+		return false;
+	}
+	/* The re-check took a control change: its queues may not have been asked to kick. */
+	if (dev->lc_seen != seen)
+		return false;
+	dev_park(lc, dev, vhb_device_next_timer(dev));
+	st_add(&lc->st.parks, 1);
+	return true;
+}
+
+/* Owner of lc: every device polled, none asked to kick (poll mode, or the loop ends). */
+static void
+unpark_all(struct vhb_lcore *lc, uint64_t now)
+{
+	unsigned int i;
+
+	for (i = 0; i < lc->ndevs; i++) {
+		struct vhb_device *dev = lc->devs[i];
+
+		dev_unpark(lc, dev, now);
+		if (dev->lc_kicks) {
+			vhb_notify_device_kicks(dev, false);
+			dev->lc_kicks = false;
+		}
+	}
+	lc->timer_min = UINT64_MAX;
+}
+
+/*
+ * Parked devices back to the polled set: after a control change, those whose ctl word
+ * or poke flag moved; when a timer may be due, those whose timer is (the rest give the
+ * new earliest timer).
+ */
+static void
+unpark_changed(struct vhb_lcore *lc, uint64_t now, bool ctl)
+{
+	uint64_t min = UINT64_MAX;
+	unsigned int i;
+
+	for (i = lc->npolled; i < lc->ndevs; i++) {
+		struct vhb_device *dev = lc->devs[i];
+		bool wake;
+
+		if (ctl)
+			wake = __atomic_load_n(&dev->ctl, __ATOMIC_ACQUIRE) != dev->lc_seen ||
+			       __atomic_exchange_n(&dev->lc_poke, 0, __ATOMIC_ACQ_REL) != 0;
+		else
+			wake = lc->park_timer[i] <= now;
+		if (!wake) {
+			min = RTE_MIN(min, lc->park_timer[i]);
+			continue;
+		}
+		/* The device now at i was at npolled: already looked at (or it is dev). */
+		dev_unpark(lc, dev, now);
+		if (ctl)
+			dev->lc_kicks = true;	/* its queues may be new: flags unknown */
+		st_add(&lc->st.unparks_other, 1);
+	}
+	if (!ctl || min < lc->timer_min)
+		lc->timer_min = min;
+}
+
+/* Devices whose kicks fired: back to the polled set. */
+static void
+unpark_kicked(struct vhb_lcore *lc, struct vhb_device **kicked, unsigned int n, uint64_t now)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct vhb_device *dev = kicked[i];
+
+		/* Still ours (see vhb_notify.h) and parked: a polled device's kick is old news. */
+		if (dev->lc_pos < lc->ndevs && lc->devs[dev->lc_pos] == dev &&
+		    dev_unpark(lc, dev, now))
+			st_add(&lc->st.unparks_kick, 1);
+	}
+}
+
+/* Sleep until a kick, a control action or the next timer (every device parked). */
+static void
 lcore_sleep(struct vhb_lcore *lc, uint64_t now, uint64_t *last)
 {
+	struct vhb_device *kicked[VHB_NOTIFY_MAX_EVENTS];
 	uint64_t hz = rte_get_tsc_hz();
-	uint64_t next = UINT64_MAX, t_in, t_out, ms, cpu_in;
+	uint64_t next = lc->timer_min, t_in, t_out, ms, cpu_in;
 	int timeout = (int)__atomic_load_n(&lc->max_sleep_ms, __ATOMIC_RELAXED);
-	unsigned int i, why;
+	unsigned int why, nkicked;
 	bool sample;
 
-	for (i = 0; i < lc->ndevs; i++)
-		next = RTE_MIN(next, vhb_device_next_timer(lc->devs[i]));
 	if (next != UINT64_MAX) {
-		if (next <= now)
-			return 0;
+		if (next <= now) {
+			unpark_changed(lc, now, false);
+			return;
+		}
 		ms = ((next - now) * 1000 + hz - 1) / hz;
 		if (ms < (uint64_t)timeout)
 			timeout = (int)ms;
@@ -592,17 +751,15 @@ lcore_sleep(struct vhb_lcore *lc, uint64_t now, uint64_t *last)
 	__atomic_store_n(&lc->sleeping, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&lc->st.sleeping, 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&lc->ctl_gen, __ATOMIC_SEQ_CST) != lc->gen_seen ||
-	    __atomic_load_n(&lc->stop, __ATOMIC_RELAXED)) {
-		why = 0;
+	    __atomic_load_n(&lc->stop, __ATOMIC_RELAXED))
 		goto awake;
-	}
 	t_in = rte_rdtsc();
 	st_add(&lc->st.poll_cycles, t_in - *last);
 	st_add(&lc->st.sleeps, 1);
 	/* The CPU clock is a system call of its own: sample one sleep in AUTO_SAMPLE. */
 	sample = (lc->st.sleeps & (AUTO_SAMPLE - 1)) == 1;
 	cpu_in = sample ? thread_cpu_ns() : 0;
-	why = vhb_notify_wait(&lc->nt, timeout);
+	why = vhb_notify_wait(&lc->nt, timeout, kicked, &nkicked);
 	t_out = rte_rdtsc();
 	if (sample)
 		auto_learn_sleep(lc, t_in - lc->arm_tsc, thread_cpu_ns() - cpu_in);
@@ -614,21 +771,38 @@ lcore_sleep(struct vhb_lcore *lc, uint64_t now, uint64_t *last)
 		st_add(&lc->st.wakeups_control, 1);
 	if (why == VHB_WOKE_TIMEOUT)
 		st_add(&lc->st.wakeups_timeout, 1);
+	unpark_kicked(lc, kicked, nkicked, t_out);
+	if (t_out >= lc->timer_min)
+		unpark_changed(lc, t_out, false);
 awake:
 	__atomic_store_n(&lc->sleeping, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&lc->st.sleeping, 0, __ATOMIC_RELAXED);
-	return why;
 }
 
-/* How long to poll after the last work before sleeping (not for VHB_POLL_BUSY). */
-static uint64_t
-spin_cycles(const struct vhb_lcore *lc, enum vhb_poll_mode mode)
+/* Some devices polled, some parked: look at the parked ones' kicks and timers, not waiting. */
+static void
+lcore_check_parked(struct vhb_lcore *lc, uint64_t now)
+{
+	struct vhb_device *kicked[VHB_NOTIFY_MAX_EVENTS];
+	unsigned int nkicked;
+
+	if (now >= lc->parked_check) {
+		vhb_notify_wait(&lc->nt, 0, kicked, &nkicked);
+		unpark_kicked(lc, kicked, nkicked, now);
+		lc->parked_check = now + PARKED_CHECK_US * rte_get_tsc_hz() / 1000000;
+	}
+	if (now >= lc->timer_min)
+		unpark_changed(lc, now, false);
+}
+
+/* How long a device is polled after its last work before it parks (not for VHB_POLL_BUSY). */
+static inline uint64_t
+spin_cycles(const struct vhb_device *dev, enum vhb_poll_mode mode, uint64_t adaptive)
 {
 	if (mode == VHB_POLL_ADAPTIVE)
-		return (uint64_t)__atomic_load_n(&lc->idle_us, __ATOMIC_RELAXED) *
-		       rte_get_tsc_hz() / 1000000;
+		return adaptive;
 	if (mode == VHB_POLL_AUTO)
-		return lc->auto_spin;
+		return dev->lc_spin;
 	return 0;
 }
 
@@ -636,9 +810,7 @@ int
 vhb_lcore_loop(void *arg)
 {
 	struct vhb_lcore *lc = lcore_self();
-	uint64_t last, last_busy;
-	bool armed = false;	/* kicks asked for since the last control change, no work since */
-	bool kicks = false;	/* drivers were asked to kick */
+	uint64_t last;
 
 	RTE_SET_USED(arg);
 	if (lc == NULL)
@@ -648,76 +820,69 @@ vhb_lcore_loop(void *arg)
 			return 0;
 		rte_pause();
 	}
-	last = last_busy = rte_rdtsc();
+	last = rte_rdtsc();
+	/* Whatever state a previous run left: every device polled, kicks unknown. */
+	unpark_all(lc, last);
+	lc->mode_seen = UINT32_MAX;
 	while (!__atomic_load_n(&lc->stop, __ATOMIC_RELAXED)) {
 		uint32_t gen = __atomic_load_n(&lc->ctl_gen, __ATOMIC_ACQUIRE);
 		enum vhb_poll_mode mode = __atomic_load_n(&lc->mode, __ATOMIC_RELAXED);
+		uint64_t adaptive = (uint64_t)__atomic_load_n(&lc->idle_us, __ATOMIC_RELAXED) *
+				    rte_get_tsc_hz() / 1000000;
 		uint64_t t0 = rte_rdtsc();
-		bool busy = false;
-		unsigned int i, why;
+		bool busy = false, parked = false;
+		unsigned int i;
 		uint64_t t1;
 
+		if ((uint32_t)mode != lc->mode_seen) {
+			lc->mode_seen = (uint32_t)mode;
+			__atomic_store_n(&lc->st.mode, (uint32_t)mode, __ATOMIC_RELAXED);
+			if (mode == VHB_POLL_BUSY)
+				unpark_all(lc, t0);
+		}
 		if (gen != lc->gen_seen) {
-			/* New devices or queues (their rings start with NO_NOTIFY): arm again. */
 			lc->gen_seen = gen;
-			armed = false;
+			unpark_changed(lc, t0, true);
 		}
 		mbox_drain(lc);
-		for (i = 0; i < lc->ndevs; i++)
-			busy |= vhb_device_poll(lc->devs[i], t0);
+		for (i = 0; i < lc->npolled;) {
+			struct vhb_device *dev = lc->devs[i];
+
+			if (vhb_device_poll(dev, t0)) {
+				dev_found_work(lc, dev, t0, mode);
+				busy = true;
+			} else if (mode != VHB_POLL_BUSY && t0 > dev->lc_last_busy &&
+				   t0 - dev->lc_last_busy >= spin_cycles(dev, mode, adaptive) &&
+				   dev_try_park(lc, dev, t0, mode)) {
+				parked = true;
+				continue;	/* another device moved into slot i */
+			}
+			i++;
+		}
 		t1 = rte_rdtsc();
 		/* Counters: written here only, read relaxed by anyone. */
 		st_add(&lc->st.passes, 1);
 		st_add(&lc->st.total_cycles, t1 - t0);
 		st_add(&lc->st.poll_cycles, t1 - last);
 		last = t1;
-		if (lc->st.mode != (uint32_t)mode)
-			__atomic_store_n(&lc->st.mode, (uint32_t)mode, __ATOMIC_RELAXED);
 		if (busy) {
 			st_add(&lc->st.busy_passes, 1);
 			st_add(&lc->st.busy_cycles, t1 - t0);
-			if (armed)
-				st_add(&lc->st.sleep_aborts, 1);
-			auto_learn_gap(lc, t0);
-			lc->work_end = t1;
-			last_busy = t1;
-			armed = false;
-			/* Polling next: the drivers need not kick. Auto about to sleep: leave them. */
-			if (kicks && mode != VHB_POLL_INTERRUPT &&
-			    (mode != VHB_POLL_AUTO || lc->auto_spin != 0)) {
-				lcore_set_kicks(lc, false);
-				kicks = false;
-			}
-			continue;
 		}
-		if (mode == VHB_POLL_BUSY || t1 - last_busy < spin_cycles(lc, mode)) {
-			if (kicks && mode == VHB_POLL_BUSY) {
-				lcore_set_kicks(lc, false);
-				kicks = false;
-				armed = false;
-			}
+		if (parked)
+			lc->arm_tsc = t0;
+		__atomic_store_n(&lc->st.devices_polled, lc->npolled, __ATOMIC_RELAXED);
+		/* Every device parked (never in poll mode), or none here: wait for an event. */
+		if (lc->npolled == 0)
+			lcore_sleep(lc, t1, &last);
+		else if (lc->npolled < lc->ndevs)
+			lcore_check_parked(lc, t1);
+		__atomic_store_n(&lc->st.devices_polled, lc->npolled, __ATOMIC_RELAXED);
+		if (!busy)
 			rte_pause();
-			continue;
-		}
-		if (!armed) {
-			/* The next pass is the re-check of every ring after the flag change. */
-			lc->arm_tsc = t1;
-			armed = !lcore_set_kicks(lc, true);
-			kicks = true;
-			continue;
-		}
-		why = lcore_sleep(lc, t1, &last);
-		armed = false;
-		/* The time asleep is no gap of its own: the next busy pass measures it whole. */
-		if ((why & VHB_WOKE_KICK) && mode == VHB_POLL_ADAPTIVE) {
-			/* Traffic: poll again, without kicks, until idle_us passes without work. */
-			lcore_set_kicks(lc, false);
-			kicks = false;
-			last_busy = rte_rdtsc();
-		}
 	}
-	if (kicks)
-		lcore_set_kicks(lc, false);
+	unpark_all(lc, rte_rdtsc());
+	__atomic_store_n(&lc->st.devices_polled, lc->npolled, __ATOMIC_RELAXED);
 	owner_release(lc);
 	return 0;
 }
@@ -741,6 +906,7 @@ vhb_cleanup(void)
 
 	for (i = 0; i < g_nlcores; i++) {
 		rte_free(g_lcores[i].devs);
+		free(g_lcores[i].park_timer);
 		vhb_notify_fini(&g_lcores[i].nt);
 	}
 	free(g_lcores);
@@ -777,5 +943,9 @@ vhb_lcore_get_stats(unsigned int i, struct vhb_lcore_stats *st)
 	st->auto_gap_ns = __atomic_load_n(&s->auto_gap_ns, __ATOMIC_RELAXED);
 	st->auto_sleep_cost_ns = __atomic_load_n(&s->auto_sleep_cost_ns, __ATOMIC_RELAXED);
 	st->auto_spin_ns = __atomic_load_n(&s->auto_spin_ns, __ATOMIC_RELAXED);
+	st->devices_polled = __atomic_load_n(&s->devices_polled, __ATOMIC_RELAXED);
+	st->parks = __atomic_load_n(&s->parks, __ATOMIC_RELAXED);
+	st->unparks_kick = __atomic_load_n(&s->unparks_kick, __ATOMIC_RELAXED);
+	st->unparks_other = __atomic_load_n(&s->unparks_other, __ATOMIC_RELAXED);
 	return 0;
 }

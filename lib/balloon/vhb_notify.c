@@ -18,16 +18,12 @@
 #include "vhb_device.h"
 #include "vhb_notify.h"
 
-/* epoll data: which kind of fd fired. Kick events carry no pointer to chase. */
-#define TAG_WAKE	0
-#define TAG_KICK	1
-
-#define WAIT_EVENTS	64
+/* epoll data: NULL for the wake eventfd, else the device whose queue was kicked. */
 
 int
 vhb_notify_init(struct vhb_notify *n)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_WAKE };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	int rc;
 
 	n->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -73,26 +69,27 @@ vhb_notify_wake(struct vhb_notify *n)
 }
 
 unsigned int
-vhb_notify_wait(struct vhb_notify *n, int timeout_ms)
+vhb_notify_wait(struct vhb_notify *n, int timeout_ms, struct vhb_device **kicked,
+		unsigned int *nkicked)
 {
-	struct epoll_event ev[WAIT_EVENTS];
+	struct epoll_event ev[VHB_NOTIFY_MAX_EVENTS];
 	unsigned int why = 0;
 	uint64_t v;
 	int i, nev;
 
-	nev = epoll_wait(n->epfd, ev, WAIT_EVENTS, timeout_ms);
-	if (nev < 0)
-		return VHB_WOKE_TIMEOUT;	/* EINTR: treat as a timeout, the loop rescans */
-	if (nev == 0)
-		return VHB_WOKE_TIMEOUT;
+	*nkicked = 0;
+	nev = epoll_wait(n->epfd, ev, VHB_NOTIFY_MAX_EVENTS, timeout_ms);
+	if (nev <= 0)
+		return VHB_WOKE_TIMEOUT;	/* EINTR too: the loop looks again */
 	for (i = 0; i < nev; i++) {
-		if (ev[i].data.u64 == TAG_WAKE) {
+		if (ev[i].data.ptr == NULL) {
 			why |= VHB_WOKE_CONTROL;
 			/* Ours alone, never closed while the lcore runs: safe to drain. */
 			while (read(n->wakefd, &v, sizeof(v)) == sizeof(v))
 				;
 		} else {
 			why |= VHB_WOKE_KICK;
+			kicked[(*nkicked)++] = ev[i].data.ptr;
 		}
 	}
 	return why;
@@ -113,7 +110,7 @@ unwatch_one(struct vhb_notify *n, struct vhb_queue *q)
 int
 vhb_notify_watch_kick(struct vhb_notify *n, struct vhb_device *dev, int vid, unsigned int idx)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = TAG_KICK };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = dev };
 	struct vhb_queue *q = &dev->q[idx];
 	struct rte_vhost_vring vring;
 	int fd;

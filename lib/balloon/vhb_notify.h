@@ -8,8 +8,11 @@
  * a half-changed set through the device. rte_vhost closes its fd on a new
  * SET_VRING_KICK or at GET_VRING_BASE; our dup keeps the registration valid until
  * we remove it. Kick fds are edge-triggered and never read: every guest write
- * produces an event, the lcore touches no kick fd itself (a control thread may be
- * closing it), and an event only makes the lcore scan every ring of every device.
+ * produces an event, and the lcore touches no kick fd itself (a control thread may be
+ * closing it). An event names the device whose queue was kicked: the lcore puts it
+ * back in its polled set. The pointer stays valid while the event can be returned:
+ * the registration is removed before the device leaves the lcore (vhb_lcore_unplace),
+ * and the lcore handles the events of one wait before it drains its mailbox again.
  */
 #ifndef VHB_NOTIFY_H
 #define VHB_NOTIFY_H
@@ -35,8 +38,15 @@ void vhb_notify_fini(struct vhb_notify *n);
 /* Control side: make a waiting (or about to wait) lcore return. */
 void vhb_notify_wake(struct vhb_notify *n);
 
-/* Lcore side: wait up to timeout_ms; returns VHB_WOKE_* bits. */
-unsigned int vhb_notify_wait(struct vhb_notify *n, int timeout_ms);
+/* The most kicked devices one wait reports. */
+#define VHB_NOTIFY_MAX_EVENTS	64
+
+/*
+ * Lcore side: wait up to timeout_ms (0: only look); returns VHB_WOKE_* bits. The
+ * devices whose kicks fired go to kicked[] (VHB_NOTIFY_MAX_EVENTS, may repeat).
+ */
+unsigned int vhb_notify_wait(struct vhb_notify *n, int timeout_ms, struct vhb_device **kicked,
+			     unsigned int *nkicked);
 
 /*
  * Control side, device quiesced, dev->lock held: watch (replace) queue idx's kick
@@ -57,7 +67,7 @@ bool vhb_notify_device_kicks(struct vhb_device *dev, bool kicks);
 void vhb_lcore_watch_kick(struct vhb_device *dev, int vid, unsigned int idx);
 void vhb_lcore_unwatch_kicks(struct vhb_device *dev);
 /* Any control thread: a setting the lcore reads changed (e.g. the stats interval). */
-void vhb_lcore_wake_dev(const struct vhb_device *dev);
+void vhb_lcore_wake_dev(struct vhb_device *dev);
 
 /* Queue timers (vhb_queues.c), lcore side: TSC of the next timer due, UINT64_MAX none. */
 uint64_t vhb_device_next_timer(const struct vhb_device *dev);

@@ -142,9 +142,15 @@ struct vhb_lcore_stats {
 	uint64_t wakeups_timeout;	/**< woken by the timeout (stats timer, max sleep) */
 	uint64_t sleep_aborts;		/**< re-check after enabling kicks found work: no sleep */
 	/* Appended: what the auto mode observed (docs/device.md#polling-modes). */
-	uint64_t auto_gap_ns;		/**< expected idle gap between requests */
+	uint64_t auto_gap_ns;		/**< expected idle gap between requests (last device
+					 *   that learned one) */
 	uint64_t auto_sleep_cost_ns;	/**< the loop's CPU cost of one sleep and wake-up */
-	uint64_t auto_spin_ns;		/**< how long it polls after work before sleeping */
+	uint64_t auto_spin_ns;		/**< how long that device is polled after work */
+	/* Appended: per-device polling (docs/device.md#polling-modes). */
+	unsigned int devices_polled;	/**< devices in the polled set now (the rest wait on kicks) */
+	uint64_t parks;			/**< devices that left the polled set */
+	uint64_t unparks_kick;		/**< devices a kick brought back */
+	uint64_t unparks_other;		/**< ... a timer or a control action brought back */
 };
 
 /** How a poll lcore waits for work. */

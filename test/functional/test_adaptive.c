@@ -132,6 +132,7 @@ struct racer {
 	struct vms_vm *vm;
 	uint32_t pfn;
 	unsigned int stride_ns;	/* spacing pattern of this guest */
+	unsigned int max_gap_ns;	/* ... spread over 0 .. this */
 	unsigned int rounds;
 	bool sweep;		/* alone: move the lcore's idle_us under the requests */
 	struct vms_counters v0, v1;
@@ -157,7 +158,7 @@ race_run(void *arg)
 		 * 0 .. ~100 us after the previous ack: across the lcore's switch to kicks,
 		 * which comes idle_us after the lcore's last work.
 		 */
-		spin_ns((uint64_t)((unsigned int)i * r->stride_ns % 100000));
+		spin_ns((uint64_t)i * r->stride_ns % r->max_gap_ns);
 		rc = vms_vm_send_pfns(r->vm, i % 2 == 0 ? VMS_VQ_INFLATE : VMS_VQ_DEFLATE, &le,
 				      sizeof(le), true);
 		CHECK(rc == 0, "%s round %d (%s): request not served: %d", r->name, i,
@@ -185,6 +186,7 @@ racer_init(struct racer *r, const char *name, uint64_t f, const char *backing,
 
 	r->name = name;
 	r->stride_ns = stride_ns;
+	r->max_gap_ns = 100000;
 	r->rounds = RACE_ROUNDS;
 	r->sweep = false;
 	r->dev = func_device(name, f, 0);
@@ -302,6 +304,90 @@ scenario_race(const char *backing)
 		CHECK(s1.wakeups_kick > s0.wakeups_kick, "kicks woke it");
 	}
 	CHECK(s1.wakeups_timeout == s0.wakeups_timeout, "no request needed the timeout");
+	for (i = 0; i < RACE_IDLE_VMS; i++) {
+		vms_vm_destroy(idle_vm[i]);
+		CHECK(vhb_device_destroy(idle_dev[i]) == 0, "destroy idle");
+	}
+	return 0;
+}
+
+struct polled_wait {
+	unsigned int want;
+};
+
+static bool
+polled_reached(void *arg)
+{
+	const struct polled_wait *w = arg;
+
+	return lstats().devices_polled == w->want;
+}
+
+/*
+ * Per-device parking: a guest that keeps the lcore busy (back-to-back requests),
+ * 16 idle guests, and a racer posting one request at a time 0-1 ms after its last
+ * ack, across its device's 200 us spin time. The idle devices park, and so does the
+ * racer's between requests while the busy one is polled (adaptive, auto): its
+ * requests come through the re-check when it parks or through a kick the lcore
+ * looks at between passes. A lost one waits forever (no timeout rescues it) and
+ * fails the test. Afterwards every device has left the polled set (poll mode: none
+ * has).
+ */
+static int
+scenario_neighbours(const char *backing)
+{
+	const uint64_t f = (1ULL << VHB_F_MUST_TELL_HOST) | (1ULL << VHB_F_DEFLATE_ON_OOM);
+	struct vhb_device *idle_dev[RACE_IDLE_VMS];
+	struct vms_vm *idle_vm[RACE_IDLE_VMS];
+	struct polled_wait w = { .want = 0 };
+	struct vhb_lcore_stats s0, s1;
+	struct racer busy, r;
+	unsigned int i;
+	pthread_t th;
+
+	set_mode(g_mode, 200, NO_TIMEOUT_MS);
+	for (i = 0; i < RACE_IDLE_VMS; i++) {
+		struct vms_vm_params p;
+		char name[32];
+
+		snprintf(name, sizeof(name), "idle%u", i);
+		idle_dev[i] = func_device(name, f, 0);
+		func_vm_params(&p, func_socket(name), f);
+		p.mem_bytes = 16 * MiB;
+		idle_vm[i] = func_vm(&p);
+		CHECK(idle_vm[i] != NULL, "idle guest %u", i);
+	}
+	if (!racer_init(&r, "racer", f, backing, 7919))
+		return TEST_SKIP;
+	CHECK(racer_init(&busy, "busy", f, "memfd", 1), "busy guest");
+	busy.rounds = RACE_SOLO_ROUNDS;
+	r.rounds = RACE_SOLO_ROUNDS / 2;
+	r.max_gap_ns = 1000000;
+	s0 = lstats();
+	CHECK(pthread_create(&th, NULL, race_run, &busy) == 0, "thread");
+	race_run(&r);
+	CHECK(pthread_join(th, NULL) == 0, "join");
+	s1 = lstats();
+	print_lstats("after the race beside a busy guest");
+	printf("  lcore: %u of %u devices polled, %" PRIu64 " parks, %" PRIu64 " back by kick, %"
+	       PRIu64 " by timer or control\n", s1.devices_polled, s1.ndevices,
+	       s1.parks - s0.parks, s1.unparks_kick - s0.unparks_kick,
+	       s1.unparks_other - s0.unparks_other);
+	racer_check(&r);
+	racer_check(&busy);
+	CHECK(s1.wakeups_timeout == s0.wakeups_timeout, "no request needed the timeout");
+	if (g_mode == VHB_POLL_BUSY) {
+		CHECK(s1.parks == s0.parks && s1.devices_polled == s1.ndevices,
+		      "poll mode: every device polled, none parked");
+	} else {
+		CHECK(s1.parks > s0.parks && s1.unparks_kick > s0.unparks_kick,
+		      "devices parked and kicks brought them back");
+		CHECK(func_poll_until(r.vm, polled_reached, &w, 15000),
+		      "every idle device leaves the polled set (%u polled)",
+		      lstats().devices_polled);
+	}
+	racer_fini(&busy);
+	racer_fini(&r);
 	for (i = 0; i < RACE_IDLE_VMS; i++) {
 		vms_vm_destroy(idle_vm[i]);
 		CHECK(vhb_device_destroy(idle_dev[i]) == 0, "destroy idle");
@@ -454,7 +540,8 @@ main(int argc, char **argv)
 	int rc = 1;
 
 	if (argc < 3 || vhb_poll_mode_parse(argv[2], &g_mode) != 0) {
-		fprintf(stderr, "usage: %s race|timers|control poll|adaptive|interrupt|auto "
+		fprintf(stderr, "usage: %s race|neighbours|timers|control "
+			"poll|adaptive|interrupt|auto "
 			"[memfd|hugetlbfs]\n", argv[0]);
 		return 1;
 	}
@@ -462,6 +549,8 @@ main(int argc, char **argv)
 	printf("scenario %s, mode %s\n", s, vhb_poll_mode_name(g_mode));
 	if (strcmp(s, "race") == 0)
 		rc = scenario_race(backing);
+	else if (strcmp(s, "neighbours") == 0)
+		rc = scenario_neighbours(backing);
 	else if (strcmp(s, "timers") == 0)
 		rc = scenario_timers();
 	else if (strcmp(s, "control") == 0)
