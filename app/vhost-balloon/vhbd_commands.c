@@ -200,10 +200,11 @@ cycles_ms(uint64_t cycles, uint64_t hz)
 	return cycles / hz * 1000 + cycles % hz * 1000 / hz;
 }
 
-/* Field groups of "show lcores": one JSON object each, three text tables (100 columns). */
+/* Field groups of "show lcores": one JSON object each, four text tables (100 columns). */
 #define LC_ACTIVITY	1u
 #define LC_MODE		2u
 #define LC_SLEEPS	4u
+#define LC_PARKING	8u
 
 static void
 lcore_fields(const struct vhb_lcore_stats *st, const struct vhb_poll_params *pp,
@@ -243,6 +244,15 @@ lcore_fields(const struct vhb_lcore_stats *st, const struct vhb_poll_params *pp,
 		vhbd_reply_double(r, "auto_sleep_cost_us", st->auto_sleep_cost_ns / 1000.0, 1);
 		vhbd_reply_double(r, "auto_spin_us", st->auto_spin_ns / 1000.0, 1);
 	}
+	if (groups & LC_PARKING) {
+		/* Per-device polling: the rest of its devices wait on kicks. */
+		if (!(groups & LC_ACTIVITY))
+			vhbd_reply_u64(r, "devices", st->ndevices);
+		vhbd_reply_u64(r, "devices_polled", st->devices_polled);
+		vhbd_reply_u64(r, "parks", st->parks);
+		vhbd_reply_u64(r, "unparks_kick", st->unparks_kick);
+		vhbd_reply_u64(r, "unparks_other", st->unparks_other);
+	}
 }
 
 /* One list of lcores with the given field groups. */
@@ -271,7 +281,7 @@ cmd_show_lcores(struct vhbd_daemon *d, char **args, unsigned int nargs, struct v
 	(void)args;
 	(void)nargs;
 	if (r->fmt == VHBD_FMT_JSON) {
-		lcore_list(LC_ACTIVITY | LC_MODE | LC_SLEEPS, r);
+		lcore_list(LC_ACTIVITY | LC_MODE | LC_SLEEPS | LC_PARKING, r);
 		return;
 	}
 	/* Text: one table per group, each within 100 columns. */
@@ -280,6 +290,8 @@ cmd_show_lcores(struct vhbd_daemon *d, char **args, unsigned int nargs, struct v
 	lcore_list(LC_MODE, r);
 	vhbd_reply_text(r, "\n");
 	lcore_list(LC_SLEEPS, r);
+	vhbd_reply_text(r, "\n");
+	lcore_list(LC_PARKING, r);
 }
 
 /* "idle-us N" style value of "set poll-mode"; max inclusive, min 0 or 1. */

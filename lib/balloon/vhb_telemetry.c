@@ -207,6 +207,10 @@ tel_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(ld, "auto_gap_ns", st.auto_gap_ns);
 		rte_tel_data_add_dict_u64(ld, "auto_sleep_cost_ns", st.auto_sleep_cost_ns);
 		rte_tel_data_add_dict_u64(ld, "auto_spin_ns", st.auto_spin_ns);
+		rte_tel_data_add_dict_u64(ld, "devices_polled", st.devices_polled);
+		rte_tel_data_add_dict_u64(ld, "parks", st.parks);
+		rte_tel_data_add_dict_u64(ld, "unparks_kick", st.unparks_kick);
+		rte_tel_data_add_dict_u64(ld, "unparks_other", st.unparks_other);
 		if (vhb_lcore_get_poll_params(i, &pp) != 0)
 			vhb_poll_params_default(&pp);
 		rte_tel_data_add_dict_u64(ld, "idle_us", pp.idle_us);

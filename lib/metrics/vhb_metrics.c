@@ -506,7 +506,7 @@ seconds(uint64_t cycles, uint64_t hz)
 
 enum lc_field {
 	L_DEVICES, L_PASSES, L_BUSY_PASSES, L_AWAKE, L_ASLEEP, L_CPU, L_BUSY, L_SLEEPING,
-	L_IDLE, L_MAX_SLEEP, L_SLEEPS, L_SLEEP_ABORTS,
+	L_IDLE, L_MAX_SLEEP, L_SLEEPS, L_SLEEP_ABORTS, L_POLLED, L_PARKS,
 };
 
 static const struct {
@@ -534,6 +534,10 @@ static const struct {
 	{ L_SLEEPS, "lcore_sleeps", M_COUNTER, NULL, "Times the lcore went to sleep" },
 	{ L_SLEEP_ABORTS, "lcore_sleep_aborts", M_COUNTER, NULL,
 	  "Sleeps abandoned because the re-check found work" },
+	{ L_POLLED, "lcore_devices_polled", M_GAUGE, NULL,
+	  "Devices in the polled set; the rest wait on their guests' kicks" },
+	{ L_PARKS, "lcore_parks", M_COUNTER, NULL,
+	  "Times a device left the polled set to wait on kicks" },
 };
 
 static void
@@ -558,6 +562,8 @@ lc_value(struct mbuf *b, const struct vhb_lcore_stats *st, const struct vhb_poll
 	case L_MAX_SLEEP: value_f(b, pp->max_sleep_ms / 1e3); break;
 	case L_SLEEPS: value_u64(b, st->sleeps); break;
 	case L_SLEEP_ABORTS: value_u64(b, st->sleep_aborts); break;
+	case L_POLLED: value_u64(b, st->devices_polled); break;
+	case L_PARKS: value_u64(b, st->parks); break;
 	}
 }
 

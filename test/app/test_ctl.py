@@ -88,7 +88,8 @@ def client_basics(env, c):
     check(rc == 0 and "show metrics [FORMAT]" in out and "set target NAME SIZE" in out,
           "ctl help: table of commands")
     rc, out, _ = ctl(env, "show", "lcores")
-    check(rc == 0 and re.search(r"^lcore +devices +passes .* mode .* sleep aborts .* auto spin us$",
+    check(rc == 0 and re.search(r"^lcore +devices +passes .* mode .* sleep aborts .* auto spin us "
+                                r"+devices polled +parks +unparks kick +unparks other$",
                                 out, re.M)
           is not None, "ctl show lcores: one table")
     rc, out, _ = ctl(env, "set", "target", "vm1", "8M")

@@ -384,7 +384,8 @@ def run(tmp, ctl_path, prefix, vmsim, d):
     want = {"lcore", "devices", "passes", "busy_passes", "busy_pct", "idle_pct", "mode",
             "idle_us", "max_sleep_ms", "sleeping", "poll_ms", "sleep_ms", "cpu_pct", "sleeps",
             "wakeups_kick", "wakeups_control", "wakeups_timeout", "sleep_aborts", "auto_gap_us",
-            "auto_sleep_cost_us", "auto_spin_us"}
+            "auto_sleep_cost_us", "auto_spin_us", "devices_polled", "parks", "unparks_kick",
+            "unparks_other"}
     check(set(lc0) == want, "show lcores: the documented keys (%s)" % (set(lc0) ^ want))
     check(lc0["mode"] == "adaptive" and lc0["idle_us"] == 500 and lc0["max_sleep_ms"] == 200,
           "--poll-mode/--poll-idle-us/--poll-max-sleep-ms applied (%s)" % lc0)
@@ -416,7 +417,8 @@ def run(tmp, ctl_path, prefix, vmsim, d):
     want = {"lcore_id", "devices", "passes", "busy_passes", "busy_cycles", "total_cycles",
             "mode", "sleeping", "tsc_hz", "poll_cycles", "sleep_cycles", "sleeps",
             "wakeups_kick", "wakeups_control", "wakeups_timeout", "sleep_aborts", "idle_us",
-            "max_sleep_ms", "auto_gap_ns", "auto_sleep_cost_ns", "auto_spin_ns"}
+            "max_sleep_ms", "auto_gap_ns", "auto_sleep_cost_ns", "auto_spin_ns", "devices_polled",
+            "parks", "unparks_kick", "unparks_other"}
     check(list(lc.keys()) == ["lcore1"] and set(lc["lcore1"]) == want,
           "telemetry lcores: the documented keys (%s)" % (set(lc.get("lcore1", {})) ^ want))
     check(lc["lcore1"]["mode"] == "adaptive" and lc["lcore1"]["idle_us"] == 500 and
@@ -628,7 +630,9 @@ def cli(daemon):
                     out, re.M) is not None and
           re.search(r"^lcore +sleeps +wakeups kick +wakeups control +wakeups timeout +"
                     r"sleep aborts +auto gap us +auto sleep cost us +auto spin us$", out, re.M)
-          is not None, "CLI: show lcores polling tables")
+          is not None and
+          re.search(r"^lcore +devices +devices polled +parks +unparks kick +unparks other$",
+                    out, re.M) is not None, "CLI: show lcores polling tables")
     check(re.search(r"^1 +auto +1000 +1000 ", out, re.M) is not None,
           "CLI: show lcores row: auto (the default), defaults")
     check("mode:                  interrupt\nidle us:               0\n" in out,
