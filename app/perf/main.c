@@ -28,6 +28,7 @@ const struct perf_test *const perf_tests[] = {
 	&perf_test_idle,
 	&perf_test_paced,
 	&perf_test_ctl,
+	&perf_test_neighbours,
 	NULL,
 };
 

@@ -127,6 +127,9 @@ usage(const char *prog)
 	       "--mem, --volume, --backing, --poll-modes, --idle-us, --csv, --json):\n"
 	       "  --think-us LIST       guest think time after each ack, one run each\n"
 	       "                        (default 100,1000,5000)\n"
+	       "test neighbours (EAL arguments first, then --; --vms: device counts, e.g.\n"
+	       "1,64,256,511; --poll-modes, --seconds per busy run, --idle-ms, --idle-us,\n"
+	       "--guest-threads)\n"
 	       "  --help\n");
 	for (i = 0; perf_tests[i] != NULL; i++)
 		printf("test %s: %s\n", perf_tests[i]->name, perf_tests[i]->help);
@@ -417,6 +420,15 @@ perf_options_print(const struct perf_options *o)
 		printf(", qemu-path (interrupt with per-page release)\n");
 		printf("#   volume:        %" PRIu64 " MiB per VM, idle-us: %u\n",
 		       o->volume_mib != 0 ? o->volume_mib : o->mem_mib / 2, o->idle_us);
+		return;
+	}
+	if (strcmp(o->test, "neighbours") == 0) {
+		printf("\n#   poll-modes:   ");
+		for (i = 0; i < PERF_PM_MAX; i++)
+			if (o->poll_modes & (1U << i))
+				printf(" %s", poll_mode_names[i]);
+		printf("\n#   seconds:       %u per busy run, idle-ms: %u, idle-us: %u\n",
+		       o->seconds, o->idle_ms, o->idle_us);
 		return;
 	}
 	if (strcmp(o->test, "idle") == 0) {

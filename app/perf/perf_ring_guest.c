@@ -12,10 +12,12 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 
 #include "perf_mem.h"
 #include "perf_ring_guest.h"
 
+#define MiB		(1ULL << 20)
 #define REPORT_BLOCKS	32	/* PAGE_REPORTING_CAPACITY */
 
 struct job {
@@ -276,4 +278,81 @@ ring_raw_floor(struct vms_vm *vm, enum perf_backing bk, const char *hugetlbfs_di
 	perf_mem_close(&m);
 	free(offs);
 	return rc;
+}
+
+void
+ring_vms_teardown(struct ring_vm *v, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		vms_vm_destroy(v[i].vm);
+		if (v[i].dev != NULL)
+			vhb_device_destroy(v[i].dev);
+	}
+	free(v);
+}
+
+struct ring_vm *
+ring_vms_setup(const struct perf_backend *be, const struct perf_options *o,
+	       enum perf_backing bk, enum perf_pattern pat, uint64_t mem_mib, uint32_t n,
+	       uint32_t *up)
+{
+	static const enum vms_pattern vpat[PERF_PATTERN_MAX] = {
+		[PERF_PATTERN_SEQUENTIAL] = VMS_PATTERN_REVERSE,	/* ascending */
+		[PERF_PATTERN_REVERSE] = VMS_PATTERN_SEQUENTIAL,	/* descending, Linux */
+		[PERF_PATTERN_RANDOM2M] = VMS_PATTERN_RANDOM,
+		[PERF_PATTERN_FRAGMENTED] = VMS_PATTERN_FRAGMENTED,
+	};
+	struct ring_vm *v = calloc(n, sizeof(*v));
+	struct vms_vm_params p;
+	uint32_t i;
+	int rc;
+
+	*up = 0;
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		struct vhb_device_params dp = {
+			.socket_gid = -1, .socket_mode = 0600, .lcore_id = be->lcore,
+		};
+		char name[32];
+
+		snprintf(v[i].sock, sizeof(v[i].sock), "%s/vm%u.sock", be->dir, i);
+		snprintf(name, sizeof(name), "perf-vm%u", i);
+		dp.socket_path = v[i].sock;
+		dp.name = name;
+		v[i].dev = vhb_device_create(&dp);
+		if (v[i].dev == NULL) {
+			printf("# VM %u: device not created (rte_errno %d)\n", i, rte_errno);
+			break;
+		}
+		vms_vm_params_init(&p);
+		p.socket_path = v[i].sock;
+		p.mem_bytes = mem_mib * MiB;
+		p.backing = bk == PERF_BACKING_HUGETLBFS ? VMS_BACKING_HUGETLBFS :
+			    VMS_BACKING_MEMFD;
+		p.hugetlbfs_dir = o->hugetlbfs_dir;
+		p.pattern = vpat[pat];
+		p.seed = o->seed + i;
+		p.connect_timeout_ms = 5000;
+		p.timeout_ms = 20000;
+		p.init_on_alloc = false;	/* guest-side cost; the device is measured */
+		p.free_percent = 50;		/* something to report */
+		v[i].vm = vms_vm_create(&p);
+		if (v[i].vm == NULL) {
+			printf("# VM %u: not created: %s\n", i, strerror(errno));
+			break;
+		}
+		rc = vms_vm_connect(v[i].vm);
+		if (rc == 0)
+			rc = vms_vm_start(v[i].vm);
+		if (rc != 0) {
+			printf("# VM %u: connect/start failed: %s\n", i, strerror(-rc));
+			break;
+		}
+	}
+	*up = i;
+	/* What failed (v[i]) is torn down by the caller with the rest. */
+	return v;
 }

@@ -11,6 +11,7 @@
 #include "vhost_balloon.h"
 #include "vmsim.h"
 
+#include "perf_backend.h"
 #include "perf_options.h"
 
 struct ring_vm {
@@ -18,6 +19,16 @@ struct ring_vm {
 	struct vms_vm *vm;
 	char sock[128];
 };
+
+/*
+ * n devices (served by be's lcore) and VMs, connected and started. Returns how many
+ * came up in *up (the rest failed: fds, rte_vhost's limits, memory); the reason is
+ * printed. The caller tears all n down, those that failed too.
+ */
+struct ring_vm *ring_vms_setup(const struct perf_backend *be, const struct perf_options *o,
+			       enum perf_backing bk, enum perf_pattern pat, uint64_t mem_mib,
+			       uint32_t n, uint32_t *up);
+void ring_vms_teardown(struct ring_vm *v, uint32_t n);
 
 /* Drive every VM to balloon target `pages`; the targets are set on the devices first. */
 int ring_guests_balloon(struct ring_vm *v, uint32_t nvms, uint32_t pages, uint32_t nthreads);

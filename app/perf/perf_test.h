@@ -25,5 +25,6 @@ extern const struct perf_test perf_test_ring;
 extern const struct perf_test perf_test_idle;
 extern const struct perf_test perf_test_paced;
 extern const struct perf_test perf_test_ctl;
+extern const struct perf_test perf_test_neighbours;
 
 #endif /* PERF_TEST_H */

@@ -18,7 +18,6 @@
 #include <time.h>
 
 #include <rte_cycles.h>
-#include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
@@ -95,86 +94,6 @@ print_measure_cost(const struct perf_options *o, const struct row *r, uint64_t r
 	printf("# measuring what was regained: bulk/unmeasured %.3fx in cycles per PFN, %.3fx in"
 	       " p50 service time\n", cycles_per_page(&g_bulk) / cycles_per_page(r),
 	       r->p50_us > 0 ? g_bulk.p50_us / r->p50_us : 0);
-}
-
-static void
-vms_teardown(struct ring_vm *v, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i < n; i++) {
-		vms_vm_destroy(v[i].vm);
-		if (v[i].dev != NULL)
-			vhb_device_destroy(v[i].dev);
-	}
-	free(v);
-}
-
-/*
- * n devices and VMs, connected and started. Returns how many came up in *up (the
- * rest failed: fds, rte_vhost's limits, memory); the reason is printed.
- */
-static struct ring_vm *
-vms_setup(const struct perf_options *o, enum perf_backing bk, enum perf_pattern pat,
-	  uint64_t mem_mib, uint32_t n, uint32_t *up)
-{
-	static const enum vms_pattern vpat[PERF_PATTERN_MAX] = {
-		[PERF_PATTERN_SEQUENTIAL] = VMS_PATTERN_REVERSE,	/* ascending */
-		[PERF_PATTERN_REVERSE] = VMS_PATTERN_SEQUENTIAL,	/* descending, Linux */
-		[PERF_PATTERN_RANDOM2M] = VMS_PATTERN_RANDOM,
-		[PERF_PATTERN_FRAGMENTED] = VMS_PATTERN_FRAGMENTED,
-	};
-	struct ring_vm *v = calloc(n, sizeof(*v));
-	struct vms_vm_params p;
-	uint32_t i;
-	int rc;
-
-	*up = 0;
-	if (v == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		struct vhb_device_params dp = {
-			.socket_gid = -1, .socket_mode = 0600, .lcore_id = g_be.lcore,
-		};
-		char name[32];
-
-		snprintf(v[i].sock, sizeof(v[i].sock), "%s/vm%u.sock", g_be.dir, i);
-		snprintf(name, sizeof(name), "perf-vm%u", i);
-		dp.socket_path = v[i].sock;
-		dp.name = name;
-		v[i].dev = vhb_device_create(&dp);
-		if (v[i].dev == NULL) {
-			printf("# VM %u: device not created (rte_errno %d)\n", i, rte_errno);
-			break;
-		}
-		vms_vm_params_init(&p);
-		p.socket_path = v[i].sock;
-		p.mem_bytes = mem_mib * MiB;
-		p.backing = bk == PERF_BACKING_HUGETLBFS ? VMS_BACKING_HUGETLBFS :
-			    VMS_BACKING_MEMFD;
-		p.hugetlbfs_dir = o->hugetlbfs_dir;
-		p.pattern = vpat[pat];
-		p.seed = o->seed + i;
-		p.connect_timeout_ms = 5000;
-		p.timeout_ms = 20000;
-		p.init_on_alloc = false;	/* guest-side cost; the device is measured */
-		p.free_percent = 50;		/* something to report */
-		v[i].vm = vms_vm_create(&p);
-		if (v[i].vm == NULL) {
-			printf("# VM %u: not created: %s\n", i, strerror(errno));
-			break;
-		}
-		rc = vms_vm_connect(v[i].vm);
-		if (rc == 0)
-			rc = vms_vm_start(v[i].vm);
-		if (rc != 0) {
-			printf("# VM %u: connect/start failed: %s\n", i, strerror(-rc));
-			break;
-		}
-	}
-	*up = i;
-	/* What failed (v[i]) is torn down by the caller with the rest. */
-	return v;
 }
 
 static int
@@ -337,7 +256,7 @@ run_idle(const struct perf_options *o, enum perf_backing bk, uint32_t n)
 	struct ring_vm *v;
 	uint32_t up;
 
-	v = vms_setup(o, bk, PERF_PATTERN_SEQUENTIAL, IDLE_MEM_MIB, n, &up);
+	v = ring_vms_setup(&g_be, o, bk, PERF_PATTERN_SEQUENTIAL, IDLE_MEM_MIB, n, &up);
 	if (v == NULL)
 		return -ENOMEM;
 	if (up < n)
@@ -353,7 +272,7 @@ run_idle(const struct perf_options *o, enum perf_backing bk, uint32_t n)
 		r.idle_ns = (double)(b.ls.total_cycles - a.ls.total_cycles) * 1e9 * r.share /
 			    (double)rte_get_tsc_hz() / (double)r.passes / (double)r.vms;
 	print_row(o, &r);
-	vms_teardown(v, n);
+	ring_vms_teardown(v, n);
 	return 0;
 }
 
@@ -371,11 +290,11 @@ run_one(const struct perf_options *o, enum perf_backing bk, enum perf_pattern pa
 	struct ring_vm *v;
 	int rc;
 
-	v = vms_setup(o, bk, pat, o->mem_mib, n, &up);
+	v = ring_vms_setup(&g_be, o, bk, pat, o->mem_mib, n, &up);
 	if (v == NULL)
 		return -ENOMEM;
 	if (up < n) {
-		vms_teardown(v, n);
+		ring_vms_teardown(v, n);
 		return -ENOSPC;
 	}
 	rc = set_release(v, n, (int)mode);
@@ -447,7 +366,7 @@ run_one(const struct perf_options *o, enum perf_backing bk, enum perf_pattern pa
 		if (rc == 0)
 			print_row(o, &f);
 	}
-	vms_teardown(v, n);
+	ring_vms_teardown(v, n);
 	return rc;
 }
 
