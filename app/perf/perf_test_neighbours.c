@@ -3,10 +3,11 @@
  * --test neighbours: what idle devices cost the busy ones on the same poll lcore. Per
  * device count of --vms (16 MiB memfd vmsim guests, all connected), per polling mode of
  * --poll-modes, in the same run:
- * - all idle for --idle-ms: passes, ns per pass and per device in a pass, how many
- *   devices stay in the polled set, the poll thread's CPU share;
+ * - all idle for --idle-ms: passes, ns per pass that found no work (what scanning the
+ *   polled set costs) and per device, how many devices stay in the polled set, the
+ *   poll thread's CPU share;
  * - 1, 8 and 64 of them (at most all) ballooning 8 MiB up and down for --seconds, one
- *   request in flight per guest (Linux's rule): ns per pass, service time p50/p99 of
+ *   request in flight per guest (Linux's rule): ns per empty pass, service time p50/p99 of
  *   the busy devices' requests (the backend's own histogram), beside the row of the
  *   same busy count with no idle neighbour (the smallest --vms equal to it) of the same
  *   mode: the cost each idle neighbour adds to a pass, and the p99 ratio.
@@ -54,7 +55,7 @@ struct nb_snap {
 struct nb_row {
 	uint32_t devices, busy;
 	enum perf_poll_mode mode;
-	double pass_ns, p50_us, p99_us, cpu_share;
+	double empty_ns, p50_us, p99_us, cpu_share;
 	unsigned int polled;
 	uint64_t passes, requests;
 };
@@ -109,9 +110,13 @@ fill(struct nb_row *r, const struct nb_snap *a, const struct nb_snap *b)
 {
 	double hz = (double)rte_get_tsc_hz();
 
+	uint64_t empty = (b->ls.passes - a->ls.passes) - (b->ls.busy_passes - a->ls.busy_passes);
+	uint64_t empty_cyc = (b->ls.total_cycles - a->ls.total_cycles) -
+			     (b->ls.busy_cycles - a->ls.busy_cycles);
+
 	r->passes = b->ls.passes - a->ls.passes;
-	r->pass_ns = r->passes > 0 ? (double)(b->ls.total_cycles - a->ls.total_cycles) * 1e9 /
-		     hz / (double)r->passes : 0;
+	/* Passes that found no work cost what scanning the polled set costs. */
+	r->empty_ns = empty > 0 ? (double)empty_cyc * 1e9 / hz / (double)empty : 0;
 	r->cpu_share = b->wall_ns > a->wall_ns ?
 		       (double)(b->cpu_ns - a->cpu_ns) / (double)(b->wall_ns - a->wall_ns) : 0;
 	r->polled = b->ls.devices_polled;
@@ -139,11 +144,11 @@ print_row(const struct nb_row *r)
 	uint32_t idle = r->devices - r->busy;
 
 	printf("%7u %4u %-9s %10" PRIu64 " %9.0f %8.1f %7u %6.3f %8" PRIu64 " %8.1f %8.1f",
-	       r->devices, r->busy, perf_poll_mode_name(r->mode), r->passes, r->pass_ns,
-	       r->devices > 0 ? r->pass_ns / r->devices : 0, r->polled, r->cpu_share,
+	       r->devices, r->busy, perf_poll_mode_name(r->mode), r->passes, r->empty_ns,
+	       r->devices > 0 ? r->empty_ns / r->devices : 0, r->polled, r->cpu_share,
 	       r->requests, r->p50_us, r->p99_us);
 	if (base != NULL && base != r && idle > 0 && base->p99_us > 0)
-		printf("   %+8.1f ns  %5.2fx", (r->pass_ns - base->pass_ns) / idle,
+		printf("   %+8.1f ns  %5.2fx", (r->empty_ns - base->empty_ns) / idle,
 		       r->p99_us / base->p99_us);
 	printf("\n");
 	fflush(stdout);
@@ -238,13 +243,14 @@ neighbours_run(const struct perf_options *o, const struct perf_tsc *tsc)
 	if (rc != 0)
 		return rc;
 	printf("# one poll lcore (%u); %u MiB memfd guests; busy ones balloon %u MiB up and "
-	       "down, one request in flight each;\n# pass-ns: lcore TSC per pass; polled: "
-	       "devices in the polled set at the end; cpu: poll thread CPU / wall;\n"
-	       "# +ns/idle: what each idle neighbour adds to a pass, and p99x: the busy "
+	       "down, one request in flight each;\n# empty-ns: lcore TSC per pass that found no "
+	       "work (scanning the polled set); polled: devices in the polled set at the end;\n"
+	       "# cpu: poll thread CPU / wall;\n"
+	       "# +ns/idle: what each idle neighbour adds to an empty pass, and p99x: the busy "
 	       "devices' p99 against the same busy count alone (same mode)\n",
 	       g_be.lcore, GUEST_MIB, BALLOON_MIB);
 	printf("%7s %4s %-9s %10s %9s %8s %7s %6s %8s %8s %8s   %11s  %6s\n", "devices", "busy",
-	       "mode", "passes", "pass-ns", "ns/dev", "polled", "cpu", "requests", "p50us",
+	       "mode", "passes", "empty-ns", "ns/dev", "polled", "cpu", "requests", "p50us",
 	       "p99us", "+ns/idle", "p99x");
 	for (k = 0; k < o->nvm_counts && rc == 0; k++)
 		rc = run_count(o, o->vm_counts[k]);
