@@ -6,7 +6,8 @@ daemon having been started with the common soft open-files limit of 1024 (64 gue
 more: it must raise it). Every device reaches 'running'; one is ballooned (actual reaches
 the target) while the other 63 stay untouched; the daemon's fd count stays within the
 limit it logged; once the guests are gone every device listens again and the fds held for
-them are closed.
+them are closed. Then 'add socket' up to the 511 VMs one process serves, and the one past
+them is refused with no_space and a message naming the limit.
 usage: test_density.py VHOST_BALLOON VMSIM
 """
 import os
@@ -22,6 +23,7 @@ from apptest import Ctl, Daemon, check, failures, remove_eal_dirs, wait_for
 
 MiB = 1 << 20
 NVMS = 64
+MAX_VMS = 511               # VHB_MAX_DEVICES, config/vhb_limits.h
 VMSIM_MAX_SOCKETS = 256     # VMSIM_MAX_GUESTS, app/vmsim/vmsim_app.h
 
 
@@ -134,6 +136,20 @@ def run(c, d, run_dir, vmsim, guests):
     extra = {fd: t for fd, t in fd_targets(pid).items() if targets_idle.get(fd) != t}
     check(nfds(pid) <= fds_idle, "guests gone: %d fds, as before they came (%d)%s" %
           (nfds(pid), fds_idle, "; new: %s" % extra if nfds(pid) > fds_idle else ""))
+
+    # Up to the process's limit with 'add socket' (listening VMs), then one too many.
+    added = [c.cmd("add socket more%d.sock more%d" % (i, i)) for i in range(NVMS, MAX_VMS)]
+    bad = [a for a in added if "device" not in a]
+    check(not bad and len(devices(c)) == MAX_VMS,
+          "add socket up to %d VMs (%d devices; %s)" % (MAX_VMS, len(devices(c)), bad[:2]))
+    r = c.cmd("add socket extra.sock extra")
+    print("add socket past %d VMs: %s" % (MAX_VMS, r))
+    err = r.get("error", {})
+    check(err.get("code") == "no_space" and str(MAX_VMS) in err.get("message", "") and
+          "second vhost-balloon" in err.get("message", ""),
+          "the VM past %d: no_space, naming the limit and what to do" % MAX_VMS)
+    check(not os.path.exists(os.path.join(run_dir, "extra.sock")), "its socket not created")
+    check(nfds(pid) < limit, "%d listening VMs: %d fds, within the limit" % (MAX_VMS, nfds(pid)))
     check(d.alive(), "daemon alive")
 
 
