@@ -94,6 +94,37 @@ def status_kb(pid):
     return out
 
 
+GUEST_MEMFD = "/memfd:vmsim-guest-ram"     # lib/vmsim/vms_mem.c
+EAL_HEAP_MEMFD = "/memfd:nohuge"            # EAL's memory with --no-huge (rte_malloc)
+
+
+def maps_rss(pid, name):
+    """Mappings of /proc/PID/smaps whose path starts with name: how many, their summed Rss
+    (kB), and Rss per mapping (min, median, max)."""
+    rss, cur = [], None
+    with open("/proc/%d/smaps" % pid) as f:
+        for ln in f:
+            parts = ln.split()
+            if "-" in parts[0] and len(parts) >= 5 and ":" in parts[3]:
+                cur = len(parts) >= 6 and parts[5].startswith(name)
+                continue
+            if cur and parts[0] == "Rss:":
+                rss.append(int(parts[1]))
+    rss.sort()
+    if not rss:
+        return 0, 0, (0, 0, 0)
+    return len(rss), sum(rss), (rss[0], rss[len(rss) // 2], rss[-1])
+
+
+def mem(pid):
+    m = smaps_rollup(pid)
+    m.update(status_kb(pid))
+    m["guest"] = maps_rss(pid, GUEST_MEMFD)[1]
+    m["heap"] = maps_rss(pid, EAL_HEAP_MEMFD)[1]
+    m["own"] = m["Rss"] - m["guest"]
+    return m
+
+
 def fd_kinds(pid):
     """Open fds of pid by what they are: socket, memfd, eventfd, ..."""
     kinds = {}
@@ -212,8 +243,7 @@ def run_one(daemon, vmsim, n):
             return None
         c = Ctl(os.path.join(tmp, "control.sock"))
         time.sleep(1.0)
-        m0 = smaps_rollup(d.pid)
-        m0.update(status_kb(d.pid))
+        m0 = mem(d.pid)
         fd0 = nfds(d.pid)
         soft, hard = fd_limit(d.pid)
         with open(log.name) as f:
@@ -221,12 +251,13 @@ def run_one(daemon, vmsim, n):
                 if "open files" in ln or "RLIMIT_NOFILE" in ln:
                     print("daemon log: %s" % ln.rstrip())
         print("daemon open-files limit: soft %s, hard %s" % (soft, hard))
-        print("before guests: Rss %d kB (anon %d, file %d, shmem %d), Pss %d kB, fds %d" %
-              (m0["Rss"], m0["RssAnon"], m0["RssFile"], m0["RssShmem"], m0["Pss"], fd0))
+        print("before guests: Rss %d kB (anon %d, file %d, shmem %d of which EAL heap %d), "
+              "Pss %d kB, fds %d" % (m0["Rss"], m0["RssAnon"], m0["RssFile"], m0["RssShmem"],
+                                     m0["heap"], m0["Pss"], fd0))
         if n == 0:
             c.close()
             return {"n": 0, "rss0": m0["Rss"], "pss0": m0["Pss"],
-                    "own0": m0["RssAnon"] + m0["RssFile"]}
+                    "own0": m0["own"]}
 
         # The guests: one process each (like one QEMU per VM), at most 256 per vmsim run.
         t0 = time.monotonic()
@@ -258,29 +289,34 @@ def run_one(daemon, vmsim, n):
             print("daemon log (tail):\n%s" % open(log.name).read()[-3000:])
         time.sleep(2.0)     # first stats exchange, lcores settle
         dv0 = devices(c)[0]
-        m1 = smaps_rollup(d.pid)
-        m1.update(status_kb(d.pid))
+        m1 = mem(d.pid)
         fd1 = nfds(d.pid)
         bm = bitmap_bytes(dv0["guest_mem_bytes"])
-        print("with %d guests: Rss %d kB (anon %d, file %d, shmem %d), Pss %d kB, "
-              "fds %d (%.1f per VM)" %
-              (running, m1["Rss"], m1["RssAnon"], m1["RssFile"], m1["RssShmem"], m1["Pss"],
-               fd1, (fd1 - fd0) / max(running, 1)))
+        print("with %d guests: Rss %d kB (anon %d, file %d, shmem %d of which EAL heap %d and "
+              "guest memory %d), Pss %d kB, fds %d (%.1f per VM)" %
+              (running, m1["Rss"], m1["RssAnon"], m1["RssFile"], m1["RssShmem"], m1["heap"],
+               m1["guest"], m1["Pss"], fd1, (fd1 - fd0) / max(running, 1)))
         k = max(running, 1)
         per_rss = (m1["Rss"] - m0["Rss"]) * 1024 / k
         per_pss = (m1["Pss"] - m0["Pss"]) * 1024 / k
-        per_own = (m1["RssAnon"] + m1["RssFile"] - m0["RssAnon"] - m0["RssFile"]) * 1024 / k
-        per_shm = (m1["RssShmem"] - m0["RssShmem"]) * 1024 / k
-        print("per VM: Rss +%.1f KiB = own (anon+file) +%.1f KiB + guest memory touched "
-              "(shmem, shared with the guest) +%.1f KiB; Pss +%.1f KiB" %
-              (per_rss / 1024, per_own / 1024, per_shm / 1024, per_pss / 1024))
+        per_own = (m1["own"] - m0["own"]) * 1024 / k
+        per_shm = (m1["guest"] - m0["guest"]) * 1024 / k
+        per_heap = (m1["heap"] - m0["heap"]) * 1024 / k
+        print("per VM: Rss +%.1f KiB = the backend's own +%.1f KiB (of which EAL heap, "
+              "rte_malloc: +%.1f KiB) + guest memory mapped (the guest's pages) +%.1f KiB; "
+              "Pss +%.1f KiB" % (per_rss / 1024, per_own / 1024, per_heap / 1024,
+                                 per_shm / 1024, per_pss / 1024))
         print("daemon fds by kind: %s" % fd_kinds(d.pid))
+        gm = maps_rss(d.pid, GUEST_MEMFD)
+        print("guest memory mapped by the daemon: %d mappings, Rss %d kB, per mapping "
+              "min/median/max %d/%d/%d kB (pages of guest memory, resident for the guest "
+              "anyway; the daemon adds page table entries)" % (gm[0], gm[1], *gm[2]))
         if Opt.empty:
             e = Opt.empty
             print("per VM from the daemon without VMs (Rss %d kB, Pss %d kB): Rss +%.1f KiB, "
                   "own +%.1f KiB, Pss +%.1f KiB" %
                   (e["rss0"], e["pss0"], (m1["Rss"] - e["rss0"]) / k,
-                   (m1["RssAnon"] + m1["RssFile"] - e["own0"]) / k, (m1["Pss"] - e["pss0"]) / k))
+                   (m1["own"] - e["own0"]) / k, (m1["Pss"] - e["pss0"]) / k))
         print("per VM: page-tracking bitmap %d B (%d MiB guest, 1 region); beyond the bitmap: "
               "Rss %.1f KiB, own %.1f KiB, Pss %.1f KiB" %
               (bm, dv0["guest_mem_bytes"] // MiB, (per_rss - bm) / 1024,
@@ -334,7 +370,7 @@ def run_one(daemon, vmsim, n):
         return {"n": n, "running": running, "t_conn": t_conn, "rss0": m0["Rss"],
                 "pss0": m0["Pss"], "rss1": m1["Rss"], "pss1": m1["Pss"], "bitmap": bm,
                 "per_rss": per_rss, "per_pss": per_pss, "per_own": per_own,
-                "tot_own": (m1["RssAnon"] + m1["RssFile"] - Opt.empty["own0"]) * 1024 / k, "t_infl": t_infl,
+                "tot_own": (m1["own"] - Opt.empty["own0"]) * 1024 / k, "t_infl": t_infl,
                 "cpu_total_pct": total * 100.0 / hz / win, "fds": fd1}
     finally:
         for g in guests:
@@ -416,7 +452,7 @@ def main(argv):
         if r:
             rows.append(r)
     print("\nper VM: growth from the daemon with N listening VMs to N running guests "
-          "(rss, own = anon+file, pss); own_all: from the daemon without VMs")
+          "(rss, own = rss without the guests' memory, pss); own_all: from the daemon without VMs")
     print("%5s %7s %7s %8s %8s %8s %8s %8s %8s %8s %8s %8s %6s %7s" %
           ("N", "running", "conn_s", "rss0_kB", "rssN_kB", "pss0_kB", "pssN_kB",
            "rss_KiB", "own_KiB", "pss_KiB", "own_all", "bitmap_B", "cpu_%", "infl_s"))
