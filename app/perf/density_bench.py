@@ -125,6 +125,30 @@ def mem(pid):
     return m
 
 
+def heap_info(prefix):
+    """EAL's malloc heap 0 over telemetry (/eal/heap_info,0): Alloc_size and Alloc_count, or
+    None when the telemetry socket is not there."""
+    for base in ("/var/run/dpdk", os.environ.get("XDG_RUNTIME_DIR", "") + "/dpdk",
+                 "/tmp/dpdk"):
+        path = os.path.join(base, prefix, "dpdk_telemetry.v2")
+        if os.path.exists(path):
+            break
+    else:
+        return None
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(10)
+    try:
+        s.connect(path)
+        s.recv(16384)
+        s.send(b"/eal/heap_info,0")
+        r = json.loads(s.recv(65536))["/eal/heap_info"]
+        return int(r["Alloc_size"]), int(r["Alloc_count"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    finally:
+        s.close()
+
+
 def fd_kinds(pid):
     """Open fds of pid by what they are: socket, memfd, eventfd, ..."""
     kinds = {}
@@ -244,6 +268,7 @@ def run_one(daemon, vmsim, n):
         c = Ctl(os.path.join(tmp, "control.sock"))
         time.sleep(1.0)
         m0 = mem(d.pid)
+        h0 = heap_info(prefix)
         fd0 = nfds(d.pid)
         soft, hard = fd_limit(d.pid)
         with open(log.name) as f:
@@ -290,6 +315,7 @@ def run_one(daemon, vmsim, n):
         time.sleep(2.0)     # first stats exchange, lcores settle
         dv0 = devices(c)[0]
         m1 = mem(d.pid)
+        h1 = heap_info(prefix)
         fd1 = nfds(d.pid)
         bm = bitmap_bytes(dv0["guest_mem_bytes"])
         print("with %d guests: Rss %d kB (anon %d, file %d, shmem %d of which EAL heap %d and "
@@ -307,6 +333,11 @@ def run_one(daemon, vmsim, n):
               "Pss +%.1f KiB" % (per_rss / 1024, per_own / 1024, per_heap / 1024,
                                  per_shm / 1024, per_pss / 1024))
         print("daemon fds by kind: %s" % fd_kinds(d.pid))
+        if h0 and h1:
+            print("EAL heap (rte_malloc, /eal/heap_info,0): %d B in %d allocations before "
+                  "guests, %d B in %d with them: +%.1f KiB in %.1f allocations per VM" %
+                  (h0[0], h0[1], h1[0], h1[1], (h1[0] - h0[0]) / 1024 / k,
+                   (h1[1] - h0[1]) / k))
         gm = maps_rss(d.pid, GUEST_MEMFD)
         print("guest memory mapped by the daemon: %d mappings, Rss %d kB, per mapping "
               "min/median/max %d/%d/%d kB (pages of guest memory, resident for the guest "
