@@ -332,6 +332,8 @@ def run_one(daemon, vmsim, n):
               "rte_malloc: +%.1f KiB) + guest memory mapped (the guest's pages) +%.1f KiB; "
               "Pss +%.1f KiB" % (per_rss / 1024, per_own / 1024, per_heap / 1024,
                                  per_shm / 1024, per_pss / 1024))
+        print("page tables (VmPTE): %d kB before guests, %d kB with them: +%.1f KiB per VM" %
+              (m0["VmPTE"], m1["VmPTE"], (m1["VmPTE"] - m0["VmPTE"]) / k))
         print("daemon fds by kind: %s" % fd_kinds(d.pid))
         if h0 and h1:
             print("EAL heap (rte_malloc, /eal/heap_info,0): %d B in %d allocations before "
