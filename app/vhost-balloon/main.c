@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,6 +96,56 @@ vhbd_daemon_add_vm(struct vhbd_daemon *d, const struct vhbd_vm *vm, char *err, s
 			vm->name, nvqs, VHB_CONFIG_SIZE);
 	}
 	return 0;
+}
+
+/*
+ * File descriptors: a connected VM holds about 19 (measured with 4 queues and one memory
+ * region: its public and private listening sockets, the gate's two connections, rte_vhost's
+ * end, the memory fd, a kick and a call eventfd per queue, and the library's eventfds);
+ * more memory regions take one more each. Budget 24 per VM plus the process's own.
+ */
+#define VHBD_FDS_PER_VM		24u
+#define VHBD_FDS_BASE		64u
+
+/*
+ * Make room for every VM the process may serve: the soft RLIMIT_NOFILE (1024 by default,
+ * also under systemd unless LimitNOFILE= says otherwise) would stop the 40th or so guest.
+ * EAL raises the soft limit to the hard one itself; do it here too in case it did not
+ * (a seccomp filter without setrlimit refuses it), and say what the limit allows.
+ */
+static void
+raise_fd_limit(void)
+{
+	const rlim_t want = VHBD_FDS_BASE + (rlim_t)VHBD_FDS_PER_VM * VHBD_MAX_VMS;
+	struct rlimit rl;
+	rlim_t old;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		VHBD_LOG(WARNING, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	old = rl.rlim_cur;
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			VHBD_LOG(WARNING, "open files: cannot raise the soft limit %lu to the hard "
+				"limit %lu: %s", (unsigned long)old, (unsigned long)rl.rlim_max,
+				strerror(errno));
+			rl.rlim_cur = old;
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) {
+		VHBD_LOG(INFO, "open files: limit %lu%s (about %u per connected VM: enough for "
+			"%u VMs)", (unsigned long)rl.rlim_cur, old != rl.rlim_cur ?
+			" (soft limit raised to the hard limit)" : "", VHBD_FDS_PER_VM, VHBD_MAX_VMS);
+		return;
+	}
+	VHBD_LOG(WARNING, "open files: limit %lu (about %u per connected VM: enough for about "
+		"%lu of the %u VMs one process serves); raise the hard limit to %lu or more "
+		"(LimitNOFILE= in the unit, ulimit -Hn; docs/running.md)",
+		(unsigned long)rl.rlim_cur, VHBD_FDS_PER_VM, rl.rlim_cur > VHBD_FDS_BASE ?
+		(unsigned long)((rl.rlim_cur - VHBD_FDS_BASE) / VHBD_FDS_PER_VM) : 0UL,
+		VHBD_MAX_VMS, (unsigned long)want);
 }
 
 /* Poll lcores: the listed ones (each must be an enabled worker) or every worker. */
@@ -278,6 +329,7 @@ main(int argc, char **argv)
 			rte_strerror(rte_errno));
 		return EXIT_FAILURE;
 	}
+	raise_fd_limit();
 	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	daemon_state.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (sig_fd < 0 || daemon_state.wake_fd < 0) {

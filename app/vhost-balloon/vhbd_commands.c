@@ -489,6 +489,7 @@ cmd_add_socket(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vh
 {
 	struct vhbd_vm vm;
 	char err[256];
+	int ret;
 
 	memset(&vm, 0, sizeof(vm));
 	vm.lcore = VHB_LCORE_ANY;
@@ -507,8 +508,10 @@ cmd_add_socket(struct vhbd_daemon *d, char **args, unsigned int nargs, struct vh
 		vhbd_reply_error(r, "exists", "a device named '%s' exists", vm.name);
 		return;
 	}
-	if (vhbd_daemon_add_vm(d, &vm, err, sizeof(err)) != 0) {
-		vhbd_reply_error(r, "failed", "%s", err);
+	ret = vhbd_daemon_add_vm(d, &vm, err, sizeof(err));
+	if (ret != 0) {
+		/* Past the process's limit: no_space, the message names the limit. */
+		vhbd_reply_error(r, ret == -ENOSPC ? "no_space" : "failed", "%s", err);
 		return;
 	}
 	vhbd_reply_str(r, "device", vm.name);

@@ -184,6 +184,13 @@ def restricted(pid):
     with open("/proc/%d/mountinfo" % pid) as f:
         root = [ln.split() for ln in f if ln.split()[4] == "/"]
     check(root and "ro" in root[0][5].split(","), "daemon sees / read-only")
+    # LimitNOFILE= (room for 511 connected VMs) is what the daemon runs with.
+    with open(Opt.unit if isinstance(Opt.unit, str) else Opt.unit[0]) as f:
+        want = [ln.split("=", 1)[1].strip() for ln in f if ln.startswith("LimitNOFILE=")]
+    with open("/proc/%d/limits" % pid) as f:
+        have = [ln.split()[3:5] for ln in f if ln.startswith("Max open files")][0]
+    check(want and have == [want[-1], want[-1]],
+          "open files: soft and hard %s, the unit's LimitNOFILE=%s" % (have, want))
 
 
 def qemu_side(tmp, ctl_path, vmsim):

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Run a command under the restrictions a systemd unit file sets, without systemd (the test
 machine's PID 1 need not be systemd): the unit's Group=, no capabilities (bounding set
-emptied, then the uid switch drops the rest), NoNewPrivileges=, UMask=, and as seccomp
+emptied, then the uid switch drops the rest), NoNewPrivileges=, UMask=, LimitNOFILE=, and as seccomp
 filters the unit's SystemCallFilter= (its groups expanded by `systemd-analyze
 syscall-filter`), SystemCallArchitectures=native, RestrictAddressFamilies=,
 MemoryDenyWriteExecute=, RestrictNamespaces=, LockPersonality=, RestrictRealtime= and
@@ -28,6 +28,7 @@ import errno
 import grp
 import os
 import pwd
+import resource
 import subprocess
 import sys
 
@@ -310,6 +311,11 @@ def main():
         for cap in range(cap_last + 1):
             if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
                 raise SystemExit("unitsandbox: cannot drop capability %d" % cap)
+    nofile = last(keys, "LimitNOFILE")
+    if nofile:
+        # N: soft and hard; SOFT:HARD. Set as root, before the uid switch.
+        soft, _, hard = nofile.partition(":")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (int(soft), int(hard or soft)))
     umask = last(keys, "UMask")
     if umask:
         os.umask(int(umask, 8))
