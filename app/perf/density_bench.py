@@ -396,6 +396,24 @@ def run_one(daemon, vmsim, n):
               (name, target // MiB, r, actual // MiB, t_infl, len(others)))
         c.cmd("set target %s 0" % name)
 
+        # Every VM balloons once and back: what a VM that ballooned keeps while idle.
+        quarter = dv0["guest_mem_bytes"] // 4
+        for x in devices(c):
+            c.cmd("set target %s %dK" % (x["name"], quarter >> 10))
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 300 and \
+                any(x["actual_bytes"] != quarter for x in devices(c)):
+            time.sleep(0.1)
+        for x in devices(c):
+            c.cmd("set target %s 0" % x["name"])
+        while time.monotonic() - t0 < 600 and any(x["actual_bytes"] != 0 for x in devices(c)):
+            time.sleep(0.1)
+        t_all = time.monotonic() - t0
+        m2 = mem(d.pid)
+        print("every VM ballooned %d MiB and back in %.1f s; then own memory %d kB: +%.1f KiB "
+              "per VM over the connected idle VMs (what ballooning once leaves resident)" %
+              (quarter // MiB, t_all, m2["own"], (m2["own"] - m1["own"]) / k))
+
         if running >= 511:
             r = c.cmd("add socket extra.sock extra")
             print("add socket past %d VMs: %s" % (n, json.dumps(r)))
@@ -404,7 +422,8 @@ def run_one(daemon, vmsim, n):
                 "pss0": m0["Pss"], "rss1": m1["Rss"], "pss1": m1["Pss"], "bitmap": bm,
                 "per_rss": per_rss, "per_pss": per_pss, "per_own": per_own,
                 "tot_own": (m1["own"] - Opt.empty["own0"]) * 1024 / k, "t_infl": t_infl,
-                "cpu_total_pct": total * 100.0 / hz / win, "fds": fd1}
+                "cpu_total_pct": total * 100.0 / hz / win, "fds": fd1,
+                "after_balloon": (m2["own"] - m1["own"]) / k}
     finally:
         for g in guests:
             if g.poll() is None:
@@ -485,15 +504,18 @@ def main(argv):
         if r:
             rows.append(r)
     print("\nper VM: growth from the daemon with N listening VMs to N running guests "
-          "(rss, own = rss without the guests' memory, pss); own_all: from the daemon without VMs")
-    print("%5s %7s %7s %8s %8s %8s %8s %8s %8s %8s %8s %8s %6s %7s" %
+          "(rss, own = rss without the guests' memory, pss); own_all: from the daemon without VMs;\n"
+          "balloon_KiB: own memory each VM adds once every VM ballooned and deflated")
+    print("%5s %7s %7s %8s %8s %8s %8s %8s %8s %8s %8s %8s %6s %7s %11s" %
           ("N", "running", "conn_s", "rss0_kB", "rssN_kB", "pss0_kB", "pssN_kB",
-           "rss_KiB", "own_KiB", "pss_KiB", "own_all", "bitmap_B", "cpu_%", "infl_s"))
+           "rss_KiB", "own_KiB", "pss_KiB", "own_all", "bitmap_B", "cpu_%", "infl_s",
+           "balloon_KiB"))
     for r in rows:
-        print("%5d %7d %7.2f %8d %8d %8d %8d %8.1f %8.1f %8.1f %8.1f %8d %6.1f %7.3f" %
+        print("%5d %7d %7.2f %8d %8d %8d %8d %8.1f %8.1f %8.1f %8.1f %8d %6.1f %7.3f %11.1f" %
               (r["n"], r["running"], r["t_conn"], r["rss0"], r["rss1"], r["pss0"], r["pss1"],
                r["per_rss"] / 1024, r["per_own"] / 1024, r["per_pss"] / 1024,
-               r["tot_own"] / 1024, r["bitmap"], r["cpu_total_pct"], r["t_infl"]))
+               r["tot_own"] / 1024, r["bitmap"], r["cpu_total_pct"], r["t_infl"],
+               r["after_balloon"]))
     return 0
 
 

@@ -96,11 +96,22 @@ struct vhb_balloon_pages {
 	struct vhb_log_ratelimit rl;
 	vhb_release_observer_t observer;
 	void *observer_arg;
+};
+
+/*
+ * The working space of one call (translation, coalescing, ranges to release), empty
+ * between calls: one per thread, not per device, so that a device that once ballooned
+ * does not keep ~200 KiB of it resident while idle (docs/perf.md "Density"). Calls do
+ * not nest.
+ */
+struct bp_work {
 	uint32_t npending;
 	struct pending_range pending[VHB_MAX_BATCH_PFNS];
 	struct vhb_pfn_run runs[VHB_MAX_BATCH_PFNS];
 	uint64_t scratch[VHB_MAX_BATCH_PFNS];
 };
+
+static _Thread_local struct bp_work tl_work;
 
 static void *
 track_alloc(size_t size, int node, uint8_t *numa)
@@ -338,7 +349,6 @@ vhb_balloon_pages_reset(struct vhb_balloon_pages *bp)
 		t->npages_in = 0;
 	}
 	bp->st.pages_in_balloon = 0;
-	bp->npending = 0;
 }
 
 void
@@ -438,19 +448,19 @@ bits_clear(uint64_t *bits, uint64_t s, uint64_t e)
 }
 
 static inline void
-pending_add(struct vhb_balloon_pages *bp, uint32_t region, uint64_t first, uint64_t count)
+pending_add(uint32_t region, uint64_t first, uint64_t count)
 {
 	struct pending_range *p;
 
 	/* Same region and adjacent host pages: adjacent in gpa and in the file. */
-	if (bp->npending > 0) {
-		p = &bp->pending[bp->npending - 1];
+	if (tl_work.npending > 0) {
+		p = &tl_work.pending[tl_work.npending - 1];
 		if (p->region == region && p->first + p->count == first) {
 			p->count += count;
 			return;
 		}
 	}
-	p = &bp->pending[bp->npending++];
+	p = &tl_work.pending[tl_work.npending++];
 	p->first = first;
 	p->count = count;
 	p->region = region;
@@ -541,8 +551,8 @@ release_pending(struct vhb_balloon_pages *bp)
 	uint32_t i;
 	uint64_t k;
 
-	for (i = 0; i < bp->npending; i++) {
-		const struct pending_range *p = &bp->pending[i];
+	for (i = 0; i < tl_work.npending; i++) {
+		const struct pending_range *p = &tl_work.pending[i];
 
 		if (bp->mode == VHB_RELEASE_BULK)
 			release_one(bp, p->region, p->first, p->count);
@@ -550,7 +560,7 @@ release_pending(struct vhb_balloon_pages *bp)
 			for (k = 0; k < p->count; k++)
 				release_one(bp, p->region, p->first + k, 1);
 	}
-	bp->npending = 0;
+	tl_work.npending = 0;
 	return bp->st.bytes_release_asked - before;
 }
 
@@ -572,7 +582,7 @@ inflate_run_4k(struct vhb_balloon_pages *bp, uint32_t ri, uint64_t s, uint64_t e
 			uint64_t x = fresh >> lo;
 			uint32_t len = x == ~0ULL ? 64 : (uint32_t)__builtin_ctzll(~x);
 
-			pending_add(bp, ri, w * 64 + lo, len);
+			pending_add(ri, w * 64 + lo, len);
 			fresh = lo + len >= 64 ? 0 : fresh & ~(((1ULL << len) - 1) << lo);
 		}
 	}
@@ -593,7 +603,7 @@ inflate_run_huge(struct vhb_balloon_pages *bp, uint32_t ri, uint64_t s, uint64_t
 			return 0;
 		t->counts[h] += (uint32_t)added;
 		if (t->counts[h] == (1U << ps) && release && h >= t->full_begin && h < t->full_end)
-			pending_add(bp, ri, h, 1);
+			pending_add(ri, h, 1);
 		return added;
 	}
 	for (; (h << ps) < e; h++) {
@@ -605,7 +615,7 @@ inflate_run_huge(struct vhb_balloon_pages *bp, uint32_t ri, uint64_t s, uint64_t
 		added += n;
 		t->counts[h] += (uint32_t)n;
 		if (t->counts[h] == (1U << ps) && release && h >= t->full_begin && h < t->full_end)
-			pending_add(bp, ri, h, 1);
+			pending_add(ri, h, 1);
 	}
 	return added;
 }
@@ -636,13 +646,13 @@ track_batch(struct vhb_balloon_pages *bp, const uint32_t *pfns, uint32_t n, int 
 	uint32_t nruns, i;
 	uint64_t done = 0;
 
-	nruns = vhb_pfn_translate(&bp->gm, pfns, n, bp->scratch, bp->runs, &ts);
+	nruns = vhb_pfn_translate(&bp->gm, pfns, n, tl_work.scratch, tl_work.runs, &ts);
 	bp->st.pfns_out_of_range += ts.nout_of_range;
 	if (ts.nout_of_range != 0)
 		VHB_LOG_RATELIMIT(WARNING, mem, &bp->rl, "%u PFNs outside guest memory dropped",
 				  ts.nout_of_range);
 	for (i = 0; i < nruns; i++) {
-		const struct vhb_pfn_run *run = &bp->runs[i];
+		const struct vhb_pfn_run *run = &tl_work.runs[i];
 		struct region_track *t = &bp->track[run->region];
 		uint64_t s = run->pfn - t->first_pfn + t->skew;
 		uint64_t e = s + run->npfns;
@@ -716,8 +726,8 @@ report_in_region(struct vhb_balloon_pages *bp, uint32_t ri, uint64_t gpa, uint64
 
 	if (r->no_release || bp->mode == VHB_RELEASE_NONE || first >= last)
 		return 0;
-	bp->npending = 0;
-	pending_add(bp, ri, first, last - first);
+	tl_work.npending = 0;
+	pending_add(ri, first, last - first);
 	return release_pending(bp);
 }
 

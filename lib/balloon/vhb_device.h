@@ -104,7 +104,6 @@ struct vhb_device {
 	struct vhb_log_ratelimit rl;		/* lcore side */
 	struct vhb_log_ratelimit rl_ctl;	/* vhost-events side */
 	uint64_t lc_cnt[sizeof(struct vhb_device_counters) / sizeof(uint64_t)];
-	uint32_t pfn_buf[VHB_MAX_BATCH_PFNS];
 
 	/* Published by the lcore (relaxed), read by anyone. */
 	struct vhb_device_counters cnt;

@@ -50,14 +50,18 @@ queue_break(struct vhb_device *dev, unsigned int qidx, struct vhb_queue *q)
 			  q->vr.error != NULL ? q->vr.error : "protocol violation");
 }
 
+/* The PFNs of one chunk, copied out of guest memory: per poll thread, not per device. */
+static _Thread_local uint32_t tl_pfn_buf[VHB_MAX_BATCH_PFNS];
+
 /*
- * Copy the chain's bytes as LE32 PFNs into pfn_buf in chunks and hand each chunk
+ * Copy the chain's bytes as LE32 PFNs into tl_pfn_buf in chunks and hand each chunk
  * to the engine. The guest may rewrite its buffer at any time: we only ever use
  * our copy. A trailing partial PFN is ignored.
  */
 static void
 handle_pfns(struct vhb_device *dev, const struct vhb_vring_chain *ch, bool inflate)
 {
+	uint32_t *pfn_buf = tl_pfn_buf;
 	uint8_t part[4];
 	uint32_t npart = 0, n = 0, done;
 	uint16_t s;
@@ -72,29 +76,29 @@ handle_pfns(struct vhb_device *dev, const struct vhb_vring_chain *ch, bool infla
 				uint32_t v;
 
 				memcpy(&v, p + off, 4);
-				dev->pfn_buf[n++] = rte_le_to_cpu_32(v);
+				pfn_buf[n++] = rte_le_to_cpu_32(v);
 				off += 4;
 			} else {
 				part[npart++] = p[off++];
 				if (npart == 4) {
-					dev->pfn_buf[n++] = vhb_le32_load(part);
+					pfn_buf[n++] = vhb_le32_load(part);
 					npart = 0;
 				}
 			}
 			if (n == VHB_MAX_BATCH_PFNS) {
 				if (inflate)
-					vhb_balloon_pages_inflate(dev->bp, dev->pfn_buf, n);
+					vhb_balloon_pages_inflate(dev->bp, pfn_buf, n);
 				else
-					vhb_balloon_pages_deflate(dev->bp, dev->pfn_buf, n);
+					vhb_balloon_pages_deflate(dev->bp, pfn_buf, n);
 				n = 0;
 			}
 		}
 	}
 	if (n > 0) {
 		if (inflate)
-			done = vhb_balloon_pages_inflate(dev->bp, dev->pfn_buf, n);
+			done = vhb_balloon_pages_inflate(dev->bp, pfn_buf, n);
 		else
-			done = vhb_balloon_pages_deflate(dev->bp, dev->pfn_buf, n);
+			done = vhb_balloon_pages_deflate(dev->bp, pfn_buf, n);
 		RTE_SET_USED(done);
 	}
 	if (npart != 0)
