@@ -540,7 +540,7 @@ static void
 on_pub(struct gate_conn *cn, uint32_t events)
 {
 	struct gate_msg *m;
-	int i, rc;
+	int rc;
 
 	if ((events & EPOLLOUT) != 0 && !conn_flush_fe(cn))
 		return;
@@ -555,14 +555,19 @@ on_pub(struct gate_conn *cn, uint32_t events)
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0)
 		goto arm;
-	for (i = 0; i < BURST && cn->to_vh == NULL; i++) {
+	/*
+	 * One whole message per event: the level-triggered event comes back at once if
+	 * more is there, and nothing is spent on the read that would find the socket empty
+	 * (a frontend waits for each reply: there is one message per event almost always).
+	 */
+	if (cn->to_vh == NULL) {
 		rc = rx_read(cn->pub.fd, &cn->from_fe, &m);
 		if (rc == 0)
-			break;
+			goto arm;
 		if (rc == 1) {
 			if (!conn_forward(cn, m))
 				return;
-			continue;
+			goto arm;
 		}
 		if (rc == -EPIPE) {
 			conn_close(cn);
@@ -614,18 +619,16 @@ on_priv(struct gate_conn *cn, uint32_t events)
 		}
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
-		for (i = 0; i < BURST; i++) {
-			rc = rx_read(cn->priv.fd, &cn->from_vh, &m);
-			if (rc == 0)
-				break;
-			if (rc < 0) {
-				/* rte_vhost ended the connection: pass on what it said, then go. */
-				conn_flush_fe(cn);
-				conn_free(cn);
-				return;
-			}
-			queue_to_fe(cn, m);
+		/* One reply per event, as on_pub(). */
+		rc = rx_read(cn->priv.fd, &cn->from_vh, &m);
+		if (rc < 0) {
+			/* rte_vhost ended the connection: pass on what it said, then go. */
+			conn_flush_fe(cn);
+			conn_free(cn);
+			return;
 		}
+		if (rc == 1)
+			queue_to_fe(cn, m);
 		if (!STAILQ_EMPTY(&cn->to_fe) && !conn_flush_fe(cn))
 			return;
 	}
