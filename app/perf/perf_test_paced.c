@@ -11,8 +11,8 @@
  * --mem MiB (every page populated) inflate --volume MiB each. Printed per GiB inflated:
  * wall time, and the backend's CPU time: every thread of this process except the
  * guests' and the main thread's (the poll lcore, vhost-events, EAL and telemetry
- * threads), from the process's own CPU clock; the poll lcore's and vhost-events' shares
- * beside it. Ratios against the interrupt row (CPU) and the poll row (wall) of the same
+ * threads), from the process's own CPU clock; the poll lcore's, vhost-events' and the
+ * gate's (vhb-gate) shares beside it. Ratios against the interrupt row (CPU) and the poll row (wall) of the same
  * run close each row. The last row is the kernel's floor: the final balloon's ranges
  * punched on a fresh populated file (the release alone, without any ring or request).
  */
@@ -63,7 +63,7 @@ struct paced_vm {
 
 struct paced_row {
 	const char *name;
-	double wall_s_gib, cpu_s_gib, lcore_s_gib, events_s_gib;
+	double wall_s_gib, cpu_s_gib, lcore_s_gib, events_s_gib, gate_s_gib;
 	double sleeps_req, kicks_req;
 	double awake_us_req, busy_us_req;	/* poll lcore, TSC: awake, in busy passes */
 	uint64_t requests;
@@ -77,9 +77,9 @@ thread_cpu_ns(void)
 	return perf_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
-/* CPU time (ns) of the rte_vhost message thread, from its schedstat; 0 if not found. */
+/* CPU time (ns) of the thread named comm* (its schedstat); 0 if not found. */
 static uint64_t
-events_cpu_ns(void)
+named_thread_cpu_ns(const char *name)
 {
 	char path[300], comm[32];
 	unsigned long long ns = 0;
@@ -100,7 +100,7 @@ events_cpu_ns(void)
 		if (fgets(comm, sizeof(comm), f) == NULL)
 			comm[0] = '\0';
 		fclose(f);
-		if (strncmp(comm, "vhost-events", 12) != 0)
+		if (strncmp(comm, name, strlen(name)) != 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", de->d_name);
 		f = fopen(path, "r");
@@ -271,7 +271,7 @@ measure(const struct perf_options *o, enum perf_backing bk, uint32_t think_us,
 	uint32_t pages = (uint32_t)(volume * MiB / VMS_PAGE_SIZE);
 	struct vhb_poll_params pp;
 	struct vhb_lcore_stats s0, s1;
-	uint64_t p0, p1, m0, m1, l0, l1, e0, e1, t0, t1, guest_ns = 0, steps = 0, gib;
+	uint64_t p0, p1, m0, m1, l0, l1, e0, e1, g0, g1, t0, t1, guest_ns = 0, steps = 0, gib;
 	struct paced_vm *v = calloc(nvms, sizeof(*v));
 	int rc;
 
@@ -293,11 +293,13 @@ measure(const struct perf_options *o, enum perf_backing bk, uint32_t think_us,
 	p0 = perf_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	m0 = thread_cpu_ns();
 	l0 = perf_backend_cpu_ns();
-	e0 = events_cpu_ns();
+	e0 = named_thread_cpu_ns("vhost-events");
+	g0 = named_thread_cpu_ns("vhb-gate");
 	t0 = perf_clock_ns(CLOCK_MONOTONIC);
 	rc = balloon_all(v, nvms, pages, think_us, &guest_ns, &steps);
 	t1 = perf_clock_ns(CLOCK_MONOTONIC);
-	e1 = events_cpu_ns();
+	g1 = named_thread_cpu_ns("vhb-gate");
+	e1 = named_thread_cpu_ns("vhost-events");
 	l1 = perf_backend_cpu_ns();
 	m1 = thread_cpu_ns();
 	p1 = perf_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
@@ -310,6 +312,7 @@ measure(const struct perf_options *o, enum perf_backing bk, uint32_t think_us,
 	r->cpu_s_gib = (double)(p1 - p0 - guest_ns - (m1 - m0)) / 1e9 * GiB / (double)gib;
 	r->lcore_s_gib = (double)(l1 - l0) / 1e9 * GiB / (double)gib;
 	r->events_s_gib = (double)(e1 - e0) / 1e9 * GiB / (double)gib;
+	r->gate_s_gib = (double)(g1 - g0) / 1e9 * GiB / (double)gib;
 	r->sleeps_req = steps == 0 ? 0 : (double)(s1.sleeps - s0.sleeps) / (double)steps;
 	r->kicks_req = steps == 0 ? 0 : (double)(s1.wakeups_kick - s0.wakeups_kick) /
 					 (double)steps;
@@ -339,16 +342,16 @@ print_header(const struct perf_options *o)
 		return;
 	if (o->csv) {
 		printf("backing,think_us,mode,requests,wall_s_per_gib,cpu_s_per_gib,"
-		       "lcore_s_per_gib,events_s_per_gib,awake_us_per_req,busy_us_per_req,"
+		       "lcore_s_per_gib,events_s_per_gib,gate_s_per_gib,awake_us_per_req,busy_us_per_req,"
 		       "sleeps_per_req,kick_wakeups_per_req,cpu_vs_interrupt,wall_vs_poll\n");
 		return;
 	}
-	printf("%-9s %5s %-9s %5s %7s %7s %7s %7s %7s %7s %6s %6s %7s %7s\n", "backing", "think",
-	       "mode", "reqs", "wall", "CPU", "lcore", "events", "awake", "busy", "sleeps",
-	       "kicks", "CPU/", "wall/");
-	printf("%-9s %5s %-9s %5s %7s %7s %7s %7s %7s %7s %6s %6s %7s %7s\n", "", "(us)", "", "",
-	       "(s/GiB)", "(s/GiB)", "(s/GiB)", "(s/GiB)", "(us/req)", "(us/req)", "/req",
-	       "/req", "intr", "poll");
+	printf("%-9s %5s %-9s %5s %7s %7s %7s %7s %7s %7s %7s %6s %6s %7s %7s\n", "backing",
+	       "think", "mode", "reqs", "wall", "CPU", "lcore", "events", "gate", "awake", "busy",
+	       "sleeps", "kicks", "CPU/", "wall/");
+	printf("%-9s %5s %-9s %5s %7s %7s %7s %7s %7s %7s %7s %6s %6s %7s %7s\n", "", "(us)", "",
+	       "", "(s/GiB)", "(s/GiB)", "(s/GiB)", "(s/GiB)", "(s/GiB)", "(us/req)", "(us/req)",
+	       "/req", "/req", "intr", "poll");
 }
 
 static void
@@ -362,22 +365,25 @@ print_row(const struct perf_options *o, enum perf_backing bk, uint32_t think_us,
 	if (o->json)
 		printf("{\"backing\":\"%s\",\"think_us\":%u,\"mode\":\"%s\",\"requests\":%" PRIu64
 		       ",\"wall_s_per_gib\":%.4f,\"cpu_s_per_gib\":%.4f,\"lcore_s_per_gib\":%.4f,"
-		       "\"events_s_per_gib\":%.4f,\"awake_us_per_req\":%.1f,"
+		       "\"events_s_per_gib\":%.4f,\"gate_s_per_gib\":%.4f,"
+		       "\"awake_us_per_req\":%.1f,"
 		       "\"busy_us_per_req\":%.1f,\"sleeps_per_req\":%.2f,"
 		       "\"kick_wakeups_per_req\":%.2f,\"cpu_vs_interrupt\":%.3f,"
 		       "\"wall_vs_poll\":%.3f}\n", perf_backing_name(bk), think_us, r->name,
 		       r->requests, r->wall_s_gib, r->cpu_s_gib, r->lcore_s_gib, r->events_s_gib,
-		       r->awake_us_req, r->busy_us_req, r->sleeps_req, r->kicks_req, cpu_x, wall_x);
+		       r->gate_s_gib, r->awake_us_req, r->busy_us_req, r->sleeps_req, r->kicks_req,
+		       cpu_x, wall_x);
 	else if (o->csv)
-		printf("%s,%u,%s,%" PRIu64 ",%.4f,%.4f,%.4f,%.4f,%.1f,%.1f,%.2f,%.2f,%.3f,%.3f\n",
-		       perf_backing_name(bk), think_us, r->name, r->requests, r->wall_s_gib,
-		       r->cpu_s_gib, r->lcore_s_gib, r->events_s_gib, r->awake_us_req,
-		       r->busy_us_req, r->sleeps_req, r->kicks_req, cpu_x, wall_x);
-	else
-		printf("%-9s %5u %-9s %5" PRIu64 " %7.3f %7.4f %7.4f %7.4f %7.1f %7.1f %6.2f %6.2f"
-		       " %6.2fx %6.2fx\n", perf_backing_name(bk), think_us, r->name, r->requests,
-		       r->wall_s_gib, r->cpu_s_gib, r->lcore_s_gib, r->events_s_gib,
+		printf("%s,%u,%s,%" PRIu64 ",%.4f,%.4f,%.4f,%.4f,%.4f,%.1f,%.1f,%.2f,%.2f,%.3f,"
+		       "%.3f\n", perf_backing_name(bk), think_us, r->name, r->requests,
+		       r->wall_s_gib, r->cpu_s_gib, r->lcore_s_gib, r->events_s_gib, r->gate_s_gib,
 		       r->awake_us_req, r->busy_us_req, r->sleeps_req, r->kicks_req, cpu_x, wall_x);
+	else
+		printf("%-9s %5u %-9s %5" PRIu64 " %7.3f %7.4f %7.4f %7.4f %7.4f %7.1f %7.1f %6.2f"
+		       " %6.2f %6.2fx %6.2fx\n", perf_backing_name(bk), think_us, r->name,
+		       r->requests, r->wall_s_gib, r->cpu_s_gib, r->lcore_s_gib, r->events_s_gib,
+		       r->gate_s_gib, r->awake_us_req, r->busy_us_req, r->sleeps_req, r->kicks_req,
+		       cpu_x, wall_x);
 	fflush(stdout);
 }
 

@@ -85,6 +85,15 @@ struct gate_conn {
 	struct gate_msg *to_vh;		/* being written to rte_vhost; pub not read meanwhile */
 	struct gate_msgq to_fe;		/* replies the frontend has not taken yet */
 	uint32_t to_fe_bytes;
+	/* What the gate knows of rte_vhost's progress on this connection (conn_answer_config). */
+	uint32_t last_req;		/* the last message forwarded */
+	bool last_counted;		/* it gets exactly one reply: counted in cfg_owed */
+	bool last_alone;		/* no other connection when it was forwarded */
+	uint64_t last_gen;		/* l->gen when it was forwarded */
+	unsigned int cfg_owed;		/* counted messages forwarded, their replies not back */
+	bool settled;			/* the last message's reply is back and says "frontend" */
+	bool fwd_any;			/* anything forwarded at all */
+	bool vh_eof;			/* rte_vhost closed its side: it reads nothing more */
 };
 TAILQ_HEAD(gate_connq, gate_conn);
 
@@ -94,6 +103,8 @@ struct vhb_gate_listener {
 	struct gate_ep ep;
 	struct gate_connq conns;
 	unsigned int next_id;
+	uint64_t gen;			/* changes whenever a connection comes or goes */
+	bool unsure;			/* one went without rte_vhost's close seen: answer nothing */
 	dev_t st_dev;			/* the socket file we bound, unlinked only if still it */
 	ino_t st_ino;
 	struct vhb_log_ratelimit rl;	/* gate thread */
@@ -117,6 +128,7 @@ static struct {
 	unsigned int path_users;
 	unsigned int path_seq;
 	bool swept;			/* sweep_stale() done */
+	uint64_t config_answered;	/* atomic: GET_CONFIGs the gate answered itself */
 	char dir[80];
 	/* Gate thread only. */
 	TAILQ_HEAD(, vhb_gate_listener) listeners;
@@ -380,10 +392,14 @@ conn_free(struct gate_conn *cn)
 	if (cn->dead)
 		return;
 	cn->dead = true;
+	/* rte_vhost may still read what it was sent: nothing is known of its order any more. */
+	if (cn->fwd_any && !cn->vh_eof)
+		cn->l->unsure = true;
 	ep_close(&cn->pub);
 	ep_close(&cn->priv);
 	conn_drop_state(cn);
 	TAILQ_REMOVE(&cn->l->conns, cn, next);
+	cn->l->gen++;
 	TAILQ_INSERT_TAIL(&g_gate.graveyard, cn, next);
 }
 
@@ -503,6 +519,127 @@ conn_refuse_size(struct gate_conn *cn, struct gate_msg *m, uint32_t want)
 	return conn_flush_fe(cn);
 }
 
+static bool
+conn_alone(const struct gate_conn *cn)
+{
+	return TAILQ_FIRST(&cn->l->conns) == cn && TAILQ_NEXT(cn, next) == NULL;
+}
+
+/*
+ * m goes to rte_vhost. GET_CONFIG, and SET_CONFIG with NEED_REPLY, get exactly one reply
+ * each (the answer or an ack; rte_vhost closes the connection otherwise): those are
+ * counted, and the reply to the last of them tells whether the connection was the
+ * device's frontend when rte_vhost read it (note_reply()).
+ */
+static void
+note_forward(struct gate_conn *cn, const struct gate_msg *m)
+{
+	uint32_t req = load32(m->buf), flags = load32(m->buf + 4);
+
+	cn->fwd_any = true;
+	cn->settled = false;
+	cn->last_req = req;
+	cn->last_counted = req == VHB_VU_GET_CONFIG ||
+			   (req == VHB_VU_SET_CONFIG && (flags & F_NEED_REPLY) != 0);
+	cn->last_alone = conn_alone(cn);
+	cn->last_gen = cn->l->gen;
+	if (cn->last_counted)
+		cn->cfg_owed++;
+}
+
+/*
+ * A reply from rte_vhost. Replies on one connection come in the order of its messages;
+ * the reply to the last counted message, with nothing forwarded after it, means every
+ * message of this connection is through rte_vhost. A GET_CONFIG answer (size 12 + len;
+ * a refusal is an 8-byte ack) or a SET_CONFIG ack of 0 means our pre hook took the
+ * connection for the device's frontend (a refused non-frontend gets a non-zero ack).
+ * Anything unexpected leaves the connection unsettled until its next counted message.
+ */
+static void
+note_reply(struct gate_conn *cn, const struct gate_msg *m)
+{
+	uint32_t req = load32(m->buf), flags = load32(m->buf + 4), size = load32(m->buf + 8);
+	uint64_t ack = 1;
+	bool ok;
+
+	if ((flags & F_REPLY) == 0 ||
+	    (req != VHB_VU_GET_CONFIG && req != VHB_VU_SET_CONFIG))
+		return;
+	if (cn->cfg_owed == 0) {
+		cn->settled = false;
+		return;
+	}
+	if (--cn->cfg_owed != 0 || !cn->last_counted || req != cn->last_req)
+		return;
+	if (req == VHB_VU_GET_CONFIG) {
+		ok = size > sizeof(ack);
+	} else {
+		if (size == sizeof(ack) && m->len == HDR_SIZE + sizeof(ack))
+			memcpy(&ack, m->buf + HDR_SIZE, sizeof(ack));
+		ok = ack == 0;
+	}
+	cn->settled = ok;
+}
+
+/*
+ * GET_CONFIG answered by the gate, without the two thread hand-offs through vhost-events,
+ * only where the answer is provably the one our pre hook (config_get() in
+ * vhb_msg_hooks.c) would give, in the same order (docs/design.md#the-gate):
+ * - the connection is settled: its last forwarded message was answered, so rte_vhost has
+ *   read and handled all of its messages (one connection's messages are handled in
+ *   order), and that answer says it was the device's frontend then;
+ * - it was the listener's only connection when that message was forwarded and no
+ *   connection came or went since (l->gen): no other connection has had a message
+ *   handled since, so none has claimed the device (pre_msg_not_frontend()), which is the
+ *   only way the connection stops being the frontend short of its own close. A connection
+ *   closed earlier was closed by rte_vhost first (its end seen: vh_eof; else l->unsure
+ *   stops all of this for the listener), and rte_vhost runs a connection's close and its
+ *   destroy_connection callback before it handles any other message;
+ * - nothing of the connection is on its way to or from rte_vhost (to_vh, from_vh), so
+ *   the reply queued now follows every earlier reply;
+ * - no fds, the version rte_vhost answers, and a request vhb_msg_config_get() accepts;
+ *   anything else is forwarded and refused (or answered) there as before.
+ * The config fields are atomics the gate reads as vhost-events does (num_pages is the
+ * operator's, actual and poison_val change only with this connection's messages). The
+ * reply is built as rte_vhost's send_vhost_reply() builds it. -1: not here (forward m);
+ * 1: answered; 0: answered and the connection closed.
+ */
+static int
+conn_answer_config(struct gate_conn *cn, struct gate_msg *m)
+{
+	struct vhb_gate_listener *l = cn->l;
+	struct vhb_device *dev = l->dev;
+	uint32_t req = load32(m->buf), flags = load32(m->buf + 4), size = load32(m->buf + 8);
+	uint32_t rsize;
+	struct gate_msg *r;
+
+	if (!cn->settled || !cn->last_alone || cn->last_gen != l->gen || l->unsure ||
+	    !conn_alone(cn) || cn->to_vh != NULL || cn->from_vh.have != 0 || m->nfds != 0 ||
+	    (flags & (F_VERSION_MASK | F_REPLY)) != F_VERSION ||
+	    __atomic_load_n(&dev->vid, __ATOMIC_RELAXED) < 0)
+		return -1;
+	r = malloc(sizeof(*r) + HDR_SIZE + VHB_MSG_CONFIG_REPLY_MAX);
+	if (r == NULL)
+		return -1;
+	if (vhb_msg_config_get(&dev->cfg, m->buf + HDR_SIZE, size, r->buf + HDR_SIZE,
+			       &rsize) != 0) {
+		free(r);
+		return -1;
+	}
+	__atomic_fetch_add(&dev->ctl_cnt.get_config, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g_gate.config_answered, 1, __ATOMIC_RELAXED);
+	flags = (flags & ~(F_VERSION_MASK | F_NEED_REPLY)) | F_VERSION | F_REPLY;
+	memcpy(r->buf, &req, 4);
+	memcpy(r->buf + 4, &flags, 4);
+	memcpy(r->buf + 8, &rsize, 4);
+	r->len = HDR_SIZE + rsize;
+	r->off = 0;
+	r->nfds = 0;
+	msg_free(m);
+	queue_to_fe(cn, r);
+	return conn_flush_fe(cn) ? 1 : 0;
+}
+
 /* Hand m to rte_vhost; false if the connection was closed. */
 static bool
 conn_forward(struct gate_conn *cn, struct gate_msg *m)
@@ -512,6 +649,12 @@ conn_forward(struct gate_conn *cn, struct gate_msg *m)
 
 	if (vhb_msg_size_check(req, size, &want) != 0)
 		return conn_refuse_size(cn, m, want);
+	if (req == VHB_VU_GET_CONFIG) {
+		rc = conn_answer_config(cn, m);
+		if (rc >= 0)
+			return rc == 1;
+	}
+	note_forward(cn, m);
 	/*
 	 * The backend channel: rte_vhost writes config-change messages to this fd and,
 	 * with need_reply false, never reads it. Non-blocking, a frontend that does not
@@ -525,6 +668,7 @@ conn_forward(struct gate_conn *cn, struct gate_msg *m)
 	}
 	rc = msg_send(cn->priv.fd, m);
 	if (rc < 0) {
+		cn->vh_eof = rc == -EPIPE || rc == -ECONNRESET;
 		msg_free(m);
 		conn_free(cn);
 		return false;
@@ -540,7 +684,7 @@ static void
 on_pub(struct gate_conn *cn, uint32_t events)
 {
 	struct gate_msg *m;
-	int i, rc;
+	int rc;
 
 	if ((events & EPOLLOUT) != 0 && !conn_flush_fe(cn))
 		return;
@@ -555,14 +699,19 @@ on_pub(struct gate_conn *cn, uint32_t events)
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0)
 		goto arm;
-	for (i = 0; i < BURST && cn->to_vh == NULL; i++) {
+	/*
+	 * One whole message per event: the level-triggered event comes back at once if
+	 * more is there, and nothing is spent on the read that would find the socket empty
+	 * (a frontend waits for each reply: there is one message per event almost always).
+	 */
+	if (cn->to_vh == NULL) {
 		rc = rx_read(cn->pub.fd, &cn->from_fe, &m);
 		if (rc == 0)
-			break;
+			goto arm;
 		if (rc == 1) {
 			if (!conn_forward(cn, m))
 				return;
-			continue;
+			goto arm;
 		}
 		if (rc == -EPIPE) {
 			conn_close(cn);
@@ -595,6 +744,7 @@ on_priv(struct gate_conn *cn, uint32_t events)
 			if (rc == 0)
 				return;
 			if (rc < 0) {
+				cn->vh_eof = rc == -EPIPE;
 				conn_free(cn);
 				return;
 			}
@@ -605,6 +755,7 @@ on_priv(struct gate_conn *cn, uint32_t events)
 	if ((events & EPOLLOUT) != 0 && cn->to_vh != NULL) {
 		rc = msg_send(cn->priv.fd, cn->to_vh);
 		if (rc < 0) {
+			cn->vh_eof = rc == -EPIPE || rc == -ECONNRESET;
 			conn_free(cn);
 			return;
 		}
@@ -614,16 +765,17 @@ on_priv(struct gate_conn *cn, uint32_t events)
 		}
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
-		for (i = 0; i < BURST; i++) {
-			rc = rx_read(cn->priv.fd, &cn->from_vh, &m);
-			if (rc == 0)
-				break;
-			if (rc < 0) {
-				/* rte_vhost ended the connection: pass on what it said, then go. */
-				conn_flush_fe(cn);
-				conn_free(cn);
-				return;
-			}
+		/* One reply per event, as on_pub(). */
+		rc = rx_read(cn->priv.fd, &cn->from_vh, &m);
+		if (rc < 0) {
+			/* rte_vhost ended the connection: pass on what it said, then go. */
+			cn->vh_eof = rc == -EPIPE;
+			conn_flush_fe(cn);
+			conn_free(cn);
+			return;
+		}
+		if (rc == 1) {
+			note_reply(cn, m);
 			queue_to_fe(cn, m);
 		}
 		if (!STAILQ_EMPTY(&cn->to_fe) && !conn_flush_fe(cn))
@@ -668,6 +820,7 @@ on_accept(struct vhb_gate_listener *l)
 		cn->priv = (struct gate_ep){ .kind = EP_PRIV, .owner = cn, .fd = vfd };
 		STAILQ_INIT(&cn->to_fe);
 		TAILQ_INSERT_TAIL(&l->conns, cn, next);
+		l->gen++;
 		if (ep_add(&cn->pub, EPOLLIN) != 0 || ep_add(&cn->priv, EPOLLIN) != 0) {
 			VHB_LOG(ERR, dev, "%s: epoll: %s", dev->name, strerror(errno));
 			conn_free(cn);
@@ -1035,6 +1188,12 @@ fail_fd:
 fail:
 	free(l);
 	return rc;
+}
+
+uint64_t
+vhb_gate_config_answered(void)
+{
+	return __atomic_load_n(&g_gate.config_answered, __ATOMIC_RELAXED);
 }
 
 void

@@ -52,4 +52,7 @@ int vhb_gate_listen(struct vhb_device *dev);
  */
 void vhb_gate_unlisten(struct vhb_device *dev);
 
+/* GET_CONFIG requests the gate answered itself since the process started (any thread). */
+uint64_t vhb_gate_config_answered(void);
+
 #endif /* VHB_GATE_H */

@@ -28,6 +28,8 @@
 
 #include <rte_common.h>
 
+#include "vhb_gate.h"
+
 #include "hostile_common.h"
 
 #define F_REQ	(VMS_MSG_VERSION | VMS_MSG_NEED_REPLY)
@@ -461,6 +463,78 @@ raw_request(int fd, uint32_t req, uint32_t flags, uint32_t size, const void *pl)
 	if (n != 12 + 8)
 		return -EPROTO;
 	return (int64_t)r.u64;
+}
+
+/* GET_CONFIG of offset 0, 8 bytes (num_pages, actual) from the frontend, NEED_REPLY. */
+static int
+get_config_8(struct vms_vm *vm, struct reply *r)
+{
+	struct cfg_payload pl;
+	size_t rlen = sizeof(*r);
+
+	memset(&pl, 0, sizeof(pl));
+	pl.size = 8;
+	memset(r, 0, sizeof(*r));
+	if (vms_vm_send_raw(vm, VMS_REQ_GET_CONFIG, F_REQ, 12 + 8, &pl, 12 + 8, NULL, 0, r,
+			    &rlen) != 0)
+		return -EPIPE;
+	return rlen == 12 + r->size ? 0 : -EPROTO;
+}
+
+/*
+ * GET_CONFIG the gate answers itself (docs/design.md#the-gate): the settled frontend,
+ * alone on the socket, gets what rte_vhost's pre hook would answer, byte for byte. A
+ * connection that claims the device meanwhile (SET_OWNER) takes it over: the old
+ * frontend's GET_CONFIG is then refused as the pre hook refuses it, never answered by
+ * the gate, while the claimer is connected and after it left.
+ */
+static int
+group_config_gate(void)
+{
+	struct hostile_pair hp;
+	struct reply r;
+	uint32_t v[2];
+	uint64_t a0;
+	int64_t x;
+	int fd;
+
+	printf("GET_CONFIG answered by the gate; a takeover (memfd 4 KiB guest, 16 MiB)\n");
+	hostile_pair_up(&hp, "cfggate", 0);
+	a0 = vhb_gate_config_answered();
+	func_balloon_to(hp.dev, hp.vm, 512);
+	CHECK(vhb_gate_config_answered() > a0, "no step's GET_CONFIG answered by the gate");
+	printf("  %" PRIu64 " GET_CONFIGs of the balloon steps answered by the gate\n",
+	       vhb_gate_config_answered() - a0);
+	a0 = vhb_gate_config_answered();
+	CHECK(get_config_8(hp.vm, &r) == 0, "GET_CONFIG");
+	memcpy(v, r.rest + 4, sizeof(v));
+	CHECK(r.request == VMS_REQ_GET_CONFIG && r.flags == (VMS_MSG_VERSION | VMS_MSG_REPLY) &&
+	      r.size == 12 + 8 && v[0] == 512 && v[1] == 512, "GET_CONFIG reply: request %u "
+	      "flags %#x size %u num_pages %u actual %u", r.request, r.flags, r.size, v[0],
+	      v[1]);
+	CHECK(vhb_gate_config_answered() == a0 + 1, "not answered by the gate");
+	printf("  GET_CONFIG (num_pages, actual) = (%u, %u), answered by the gate\n", v[0], v[1]);
+
+	/* Another connection claims the device. */
+	fd = raw_connect("cfggate");
+	x = raw_request(fd, VMS_REQ_SET_OWNER, F_REQ, 0, NULL);
+	CHECK(x == 0, "SET_OWNER acked %" PRId64, x);
+	a0 = vhb_gate_config_answered();
+	CHECK(get_config_8(hp.vm, &r) == 0 && r.size == 8 && r.u64 != 0,
+	      "old frontend's GET_CONFIG after a takeover: size %u ack %" PRIu64, r.size, r.u64);
+	printf("  after another connection's SET_OWNER: the old frontend's GET_CONFIG refused\n");
+	close(fd);
+	CHECK(hostile_wait_listening(hp.dev, 5000), "listening after the claimer left");
+	CHECK(get_config_8(hp.vm, &r) == 0 && r.size == 8 && r.u64 != 0,
+	      "old frontend's GET_CONFIG after the claimer left: size %u ack %" PRIu64, r.size,
+	      r.u64);
+	CHECK(vhb_gate_config_answered() == a0, "the gate answered a non-frontend");
+	CHECK(hostile_log_count("cfggate:", "not the device's frontend") == 2, "log lines: %u",
+	      hostile_log_count("cfggate:", "not the device's frontend"));
+	printf("  ... and after the claimer left: refused by the pre hook, not by the gate\n");
+	hostile_neighbour_check(&g_nb, "config-gate");
+	hostile_pair_down(&hp);
+	return 0;
 }
 
 /*
@@ -946,6 +1020,7 @@ group_stall_many(void)
 
 static const struct hostile_group groups[] = {
 	{ "config", group_config },
+	{ "config-gate", group_config_gate },
 	{ "refused", group_refused },
 	{ "msg", group_msg },
 	{ "memtable", group_memtable },
