@@ -948,6 +948,7 @@ scenario_hostile(void)
 	/* PFNs outside guest memory: dropped and counted, the request still acked. */
 	rc = vms_vm_send_pfns(vm, VMS_VQ_INFLATE, outside, sizeof(outside), true);
 	CHECK(rc == 0, "outside PFNs acked: %d", rc);
+	WAIT_COUNTER(dev, vm, pfns_out_of_range, 3);
 	c = counters(dev);
 	CHECK(c.pfns_out_of_range == 3 && c.guest_errors == 0, "out of range %" PRIu64,
 	      c.pfns_out_of_range);
@@ -956,6 +957,7 @@ scenario_hostile(void)
 	buf[8] = 1;
 	buf[9] = 2;
 	CHECK(vms_vm_send_pfns(vm, VMS_VQ_INFLATE, buf, sizeof(buf), true) == 0, "torn acked");
+	WAIT_COUNTER(dev, vm, pfns_out_of_range, 5);
 	CHECK(counters(dev).pfns_out_of_range == 5, "two more dropped");
 	/* Deflating pages that were never inflated: counted, nothing happens. */
 	CHECK(vms_vm_send_pfns(vm, VMS_VQ_DEFLATE, outside + 1, 4, true) == 0, "deflate acked");
