@@ -102,7 +102,8 @@ struct vhb_lcore {
 
 	/* Auto mode, loop only (TSC cycles; published in st.auto_*); gaps are per device. */
 	uint64_t sleep_cost;	/* moving average of one sleep's CPU cost */
-	uint64_t arm_tsc;	/* start of the pass that parked the last polled device */
+	uint64_t arm_tsc;	/* start of the pass that parked the last polled device; 0:
+				 * none since the last sleep */
 };
 
 /* While some devices are polled, parked devices' kicks are looked at this often. */
@@ -756,13 +757,18 @@ lcore_sleep(struct vhb_lcore *lc, uint64_t now, uint64_t *last)
 	t_in = rte_rdtsc();
 	st_add(&lc->st.poll_cycles, t_in - *last);
 	st_add(&lc->st.sleeps, 1);
-	/* The CPU clock is a system call of its own: sample one sleep in AUTO_SAMPLE. */
-	sample = (lc->st.sleeps & (AUTO_SAMPLE - 1)) == 1;
+	/*
+	 * The CPU clock is a system call of its own: sample one sleep in AUTO_SAMPLE, of
+	 * those that follow the park of the last polled device (its cost is part of it).
+	 */
+	sample = (lc->st.sleeps & (AUTO_SAMPLE - 1)) == 1 && lc->arm_tsc != 0 &&
+		 lc->arm_tsc <= t_in;
 	cpu_in = sample ? thread_cpu_ns() : 0;
 	why = vhb_notify_wait(&lc->nt, timeout, kicked, &nkicked);
 	t_out = rte_rdtsc();
 	if (sample)
 		auto_learn_sleep(lc, t_in - lc->arm_tsc, thread_cpu_ns() - cpu_in);
+	lc->arm_tsc = 0;
 	st_add(&lc->st.sleep_cycles, t_out - t_in);
 	*last = t_out;
 	if (why & VHB_WOKE_KICK)

@@ -304,6 +304,15 @@ scenario_race(const char *backing)
 		CHECK(s1.wakeups_kick > s0.wakeups_kick, "kicks woke it");
 	}
 	CHECK(s1.wakeups_timeout == s0.wakeups_timeout, "no request needed the timeout");
+	/*
+	 * What auto learned of a sleep's CPU is a few µs here, ms on a loaded machine; a
+	 * sleep sampled without the park before it once took the time since boot.
+	 */
+	if (g_mode == VHB_POLL_AUTO)
+		CHECK(s0.auto_sleep_cost_ns < 100000000ULL &&
+		      s1.auto_sleep_cost_ns < 100000000ULL, "a plausible sleep cost: %" PRIu64
+		      " ns before, %" PRIu64 " ns after", s0.auto_sleep_cost_ns,
+		      s1.auto_sleep_cost_ns);
 	for (i = 0; i < RACE_IDLE_VMS; i++) {
 		vms_vm_destroy(idle_vm[i]);
 		CHECK(vhb_device_destroy(idle_dev[i]) == 0, "destroy idle");
