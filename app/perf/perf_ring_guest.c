@@ -356,3 +356,38 @@ ring_vms_setup(const struct perf_backend *be, const struct perf_options *o,
 	/* What failed (v[i]) is torn down by the caller with the rest. */
 	return v;
 }
+
+void
+ring_service_time_add(const struct ring_vm *v, uint32_t n, struct vhb_service_time *sum)
+{
+	struct vhb_service_time st;
+	uint32_t i, b;
+
+	for (i = 0; i < n; i++) {
+		vhb_device_get_service_time(v[i].dev, &st);
+		sum->tsc_hz = st.tsc_hz;
+		sum->count += st.count;
+		for (b = 0; b < VHB_SERVICE_TIME_BUCKETS; b++)
+			sum->bucket[b] += st.bucket[b];
+	}
+}
+
+double
+ring_service_time_pct_us(const struct vhb_service_time *a, const struct vhb_service_time *b,
+			 double q)
+{
+	uint64_t total = b->count - a->count, want, acc = 0;
+	unsigned int i;
+
+	if (total == 0)
+		return 0;
+	want = (uint64_t)((double)total * q);
+	if (want == 0)
+		want = 1;
+	for (i = 0; i < VHB_SERVICE_TIME_BUCKETS; i++) {
+		acc += b->bucket[i] - a->bucket[i];
+		if (acc >= want)
+			return (double)vhb_service_time_bucket_max(i) * 1e6 / (double)b->tsc_hz;
+	}
+	return 0;
+}

@@ -30,6 +30,13 @@ struct ring_vm *ring_vms_setup(const struct perf_backend *be, const struct perf_
 			       uint32_t n, uint32_t *up);
 void ring_vms_teardown(struct ring_vm *v, uint32_t n);
 
+/* Add the service-time histograms of the first n devices into *sum. */
+void ring_service_time_add(const struct ring_vm *v, uint32_t n, struct vhb_service_time *sum);
+
+/* Percentile q of the service times counted between a and b: its bucket's upper bound, µs. */
+double ring_service_time_pct_us(const struct vhb_service_time *a,
+				const struct vhb_service_time *b, double q);
+
 /* Drive every VM to balloon target `pages`; the targets are set on the devices first. */
 int ring_guests_balloon(struct ring_vm *v, uint32_t nvms, uint32_t pages, uint32_t nthreads);
 

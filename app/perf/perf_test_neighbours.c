@@ -69,40 +69,11 @@ static unsigned int g_nrows;
 static void
 snap(struct ring_vm *v, uint32_t nbusy, struct nb_snap *s)
 {
-	struct vhb_service_time st;
-	uint32_t i, b;
-
 	memset(s, 0, sizeof(*s));
-	for (i = 0; i < nbusy; i++) {
-		vhb_device_get_service_time(v[i].dev, &st);
-		s->st.tsc_hz = st.tsc_hz;
-		s->st.count += st.count;
-		for (b = 0; b < VHB_SERVICE_TIME_BUCKETS; b++)
-			s->st.bucket[b] += st.bucket[b];
-	}
+	ring_service_time_add(v, nbusy, &s->st);
 	vhb_lcore_get_stats(0, &s->ls);
 	s->wall_ns = perf_clock_ns(CLOCK_MONOTONIC);
 	s->cpu_ns = perf_backend_cpu_ns();
-}
-
-/* Percentile q of the busy devices' service times between a and b (bucket upper bound). */
-static double
-pct_us(const struct nb_snap *a, const struct nb_snap *b, double q)
-{
-	uint64_t total = b->st.count - a->st.count, want, acc = 0;
-	unsigned int i;
-
-	if (total == 0)
-		return 0;
-	want = (uint64_t)((double)total * q);
-	if (want == 0)
-		want = 1;
-	for (i = 0; i < VHB_SERVICE_TIME_BUCKETS; i++) {
-		acc += b->st.bucket[i] - a->st.bucket[i];
-		if (acc >= want)
-			return (double)vhb_service_time_bucket_max(i) * 1e6 / (double)b->st.tsc_hz;
-	}
-	return 0;
 }
 
 static void
@@ -121,8 +92,8 @@ fill(struct nb_row *r, const struct nb_snap *a, const struct nb_snap *b)
 		       (double)(b->cpu_ns - a->cpu_ns) / (double)(b->wall_ns - a->wall_ns) : 0;
 	r->polled = b->ls.devices_polled;
 	r->requests = b->st.count - a->st.count;
-	r->p50_us = pct_us(a, b, 0.50);
-	r->p99_us = pct_us(a, b, 0.99);
+	r->p50_us = ring_service_time_pct_us(&a->st, &b->st, 0.50);
+	r->p99_us = ring_service_time_pct_us(&a->st, &b->st, 0.99);
 }
 
 static const struct nb_row *

@@ -120,8 +120,7 @@ static void
 take_snap(struct ring_vm *v, uint32_t n, struct snap *s)
 {
 	struct vhb_device_counters c;
-	struct vhb_service_time st;
-	uint32_t i, b;
+	uint32_t i;
 
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < n; i++) {
@@ -133,36 +132,12 @@ take_snap(struct ring_vm *v, uint32_t n, struct snap *s)
 		s->report_bytes += c.report_bytes_release_asked + c.report_bytes_skipped;
 		s->requests += c.inflate_requests + c.deflate_requests + c.report_requests;
 		s->guest_errors += c.guest_errors;
-		vhb_device_get_service_time(v[i].dev, &st);
-		s->st.tsc_hz = st.tsc_hz;
-		s->st.count += st.count;
-		for (b = 0; b < VHB_SERVICE_TIME_BUCKETS; b++)
-			s->st.bucket[b] += st.bucket[b];
 	}
+	ring_service_time_add(v, n, &s->st);
 	vhb_lcore_get_stats(0, &s->ls);
 	s->tsc = rte_rdtsc();
 	s->wall_ns = perf_clock_ns(CLOCK_MONOTONIC);
 	s->poll_cpu_ns = perf_backend_cpu_ns();
-}
-
-/* Percentile q of the service times between two snapshots: the bucket's upper bound. */
-static double
-pct_us(const struct snap *a, const struct snap *b, double q)
-{
-	uint64_t total = b->st.count - a->st.count, want, acc = 0;
-	unsigned int i;
-
-	if (total == 0)
-		return 0;
-	want = (uint64_t)((double)total * q);
-	if (want == 0)
-		want = 1;
-	for (i = 0; i < VHB_SERVICE_TIME_BUCKETS; i++) {
-		acc += b->st.bucket[i] - a->st.bucket[i];
-		if (acc >= want)
-			return (double)vhb_service_time_bucket_max(i) * 1e6 / (double)b->st.tsc_hz;
-	}
-	return 0;
 }
 
 static void
@@ -180,9 +155,9 @@ fill_row(struct row *r, const struct snap *a, const struct snap *b)
 		r->share = 1;
 	r->busy_s = (double)(b->ls.busy_cycles - a->ls.busy_cycles) / hz * r->share;
 	r->wall_s = (double)(b->tsc - a->tsc) / hz;
-	r->p50_us = pct_us(a, b, 0.50);
-	r->p99_us = pct_us(a, b, 0.99);
-	r->p999_us = pct_us(a, b, 0.999);
+	r->p50_us = ring_service_time_pct_us(&a->st, &b->st, 0.50);
+	r->p99_us = ring_service_time_pct_us(&a->st, &b->st, 0.99);
+	r->p999_us = ring_service_time_pct_us(&a->st, &b->st, 0.999);
 	r->passes = b->ls.passes - a->ls.passes;
 }
 

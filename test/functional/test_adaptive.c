@@ -231,6 +231,36 @@ racer_fini(struct racer *r)
 	CHECK(vhb_device_destroy(r->dev) == 0, "destroy");
 }
 
+/* RACE_IDLE_VMS guests of 16 MiB that send nothing: a pass takes longer. */
+static void
+idle_guests_up(struct vhb_device **dev, struct vms_vm **vm, uint64_t f)
+{
+	unsigned int i;
+
+	for (i = 0; i < RACE_IDLE_VMS; i++) {
+		struct vms_vm_params p;
+		char name[32];
+
+		snprintf(name, sizeof(name), "idle%u", i);
+		dev[i] = func_device(name, f, 0);
+		func_vm_params(&p, func_socket(name), f);
+		p.mem_bytes = 16 * MiB;
+		vm[i] = func_vm(&p);
+		CHECK(vm[i] != NULL, "idle guest %u", i);
+	}
+}
+
+static void
+idle_guests_down(struct vhb_device **dev, struct vms_vm **vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < RACE_IDLE_VMS; i++) {
+		vms_vm_destroy(vm[i]);
+		CHECK(vhb_device_destroy(dev[i]) == 0, "destroy idle");
+	}
+}
+
 /*
  * Every request reaches an lcore that sleeps as soon as it is idle (idle_us 0):
  * first two guests, each posting one request at a time at uncorrelated moments,
@@ -249,7 +279,6 @@ scenario_race(const char *backing)
 	struct vms_vm *idle_vm[RACE_IDLE_VMS];
 	struct racer a, b;
 	struct vhb_lcore_stats s0, s1;
-	unsigned int i;
 	pthread_t th;
 
 	set_mode(g_mode, 0, NO_TIMEOUT_MS);
@@ -258,17 +287,7 @@ scenario_race(const char *backing)
 	 * lcore's last look at a ring and its request for kicks: about one pass.
 	 * Idle guests on the same lcore make it wide enough to be hit often.
 	 */
-	for (i = 0; i < RACE_IDLE_VMS; i++) {
-		struct vms_vm_params p;
-		char name[32];
-
-		snprintf(name, sizeof(name), "idle%u", i);
-		idle_dev[i] = func_device(name, f, 0);
-		func_vm_params(&p, func_socket(name), f);
-		p.mem_bytes = 16 * MiB;
-		idle_vm[i] = func_vm(&p);
-		CHECK(idle_vm[i] != NULL, "idle guest %u", i);
-	}
+	idle_guests_up(idle_dev, idle_vm, f);
 	if (!racer_init(&a, "race-a", f, backing, 2000))
 		return TEST_SKIP;
 	if (!racer_init(&b, "race-b", f, "memfd", 7919)) {
@@ -313,10 +332,7 @@ scenario_race(const char *backing)
 		      s1.auto_sleep_cost_ns < 100000000ULL, "a plausible sleep cost: %" PRIu64
 		      " ns before, %" PRIu64 " ns after", s0.auto_sleep_cost_ns,
 		      s1.auto_sleep_cost_ns);
-	for (i = 0; i < RACE_IDLE_VMS; i++) {
-		vms_vm_destroy(idle_vm[i]);
-		CHECK(vhb_device_destroy(idle_dev[i]) == 0, "destroy idle");
-	}
+	idle_guests_down(idle_dev, idle_vm);
 	return 0;
 }
 
@@ -351,21 +367,10 @@ scenario_neighbours(const char *backing)
 	struct polled_wait w = { .want = 0 };
 	struct vhb_lcore_stats s0, s1;
 	struct racer busy, r;
-	unsigned int i;
 	pthread_t th;
 
 	set_mode(g_mode, 200, NO_TIMEOUT_MS);
-	for (i = 0; i < RACE_IDLE_VMS; i++) {
-		struct vms_vm_params p;
-		char name[32];
-
-		snprintf(name, sizeof(name), "idle%u", i);
-		idle_dev[i] = func_device(name, f, 0);
-		func_vm_params(&p, func_socket(name), f);
-		p.mem_bytes = 16 * MiB;
-		idle_vm[i] = func_vm(&p);
-		CHECK(idle_vm[i] != NULL, "idle guest %u", i);
-	}
+	idle_guests_up(idle_dev, idle_vm, f);
 	if (!racer_init(&r, "racer", f, backing, 7919))
 		return TEST_SKIP;
 	CHECK(racer_init(&busy, "busy", f, "memfd", 1), "busy guest");
@@ -397,10 +402,7 @@ scenario_neighbours(const char *backing)
 	}
 	racer_fini(&busy);
 	racer_fini(&r);
-	for (i = 0; i < RACE_IDLE_VMS; i++) {
-		vms_vm_destroy(idle_vm[i]);
-		CHECK(vhb_device_destroy(idle_dev[i]) == 0, "destroy idle");
-	}
+	idle_guests_down(idle_dev, idle_vm);
 	return 0;
 }
 
