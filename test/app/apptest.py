@@ -140,6 +140,18 @@ def make_user(name):
 SANDBOX_REFUSED = ("iopl",)
 
 
+def reachable_by_others(path):
+    """True if a user who is neither owner nor in the group can execute path (o+x on it and
+    on every directory above it)."""
+    p = os.path.abspath(path)
+    while True:
+        if not os.stat(p).st_mode & 0o001:
+            return False
+        if p == "/":
+            return True
+        p = os.path.dirname(p)
+
+
 def sandbox_wrapper(exe, unit, user, top):
     """unit: a unit file or a list (the unit, then drop-ins). Returns (wrapper, rw): rw is top/sandbox, owned by user, the one writable directory
     (the daemon's run dirs go there, and through $XDG_RUNTIME_DIR EAL's runtime directory);
@@ -156,6 +168,14 @@ def sandbox_wrapper(exe, unit, user, top):
     for d in (rw, xdg):
         os.chown(d, pw.pw_uid, pw.pw_gid)
     os.environ["XDG_RUNTIME_DIR"] = xdg
+    if not reachable_by_others(exe):
+        # A checkout in a 0700 directory (mktemp -d): the user could not run the build's
+        # binary. A copy in top, which is 0755, behaves the same.
+        copy = os.path.join(top, os.path.basename(exe))
+        shutil.copy2(exe, copy)
+        os.chmod(copy, 0o755)
+        print("sandbox: %s is not reachable by other users: running a copy, %s" % (exe, copy))
+        exe = copy
     sandbox = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unitsandbox.py")
     path = os.path.join(top, "vhost-balloon-sandboxed")
     units = [unit] if isinstance(unit, str) else unit
