@@ -139,6 +139,13 @@ struct rte_vhost_device_ops;
 extern const struct rte_vhost_device_ops vhb_vhost_ops;
 /* Stop every queue and forget the memory map and page tracking (connection gone). */
 void vhb_device_disconnected(struct vhb_device *dev);
+/*
+ * SET_CONFIG from the device's frontend: the payload's actual (and poison_val if the
+ * driver may write it) applied, counted and logged. VHB_CFG_CHANGED_* bits, or -EINVAL
+ * (nothing changed, nothing counted) for a bad payload. vhost-events, or the gate for a
+ * settled lone frontend (vhb_gate.c).
+ */
+int vhb_device_config_set(struct vhb_device *dev, const uint8_t *payload, uint32_t size);
 
 /* Guest RAM allocated on the host (vhb_resident.c). Control side, dev->lock held. */
 uint64_t vhb_device_host_resident(const struct vhb_device *dev);

@@ -128,7 +128,7 @@ static struct {
 	unsigned int path_users;
 	unsigned int path_seq;
 	bool swept;			/* sweep_stale() done */
-	uint64_t config_answered;	/* atomic: GET_CONFIGs the gate answered itself */
+	uint64_t config_answered;	/* atomic: GET/SET_CONFIGs the gate handled itself */
 	char dir[80];
 	/* Gate thread only. */
 	TAILQ_HEAD(, vhb_gate_listener) listeners;
@@ -604,19 +604,71 @@ note_reply(struct gate_conn *cn, const struct gate_msg *m)
  * reply is built as rte_vhost's send_vhost_reply() builds it. -1: not here (forward m);
  * 1: answered; 0: answered and the connection closed.
  */
+static bool
+conn_may_answer(const struct gate_conn *cn, const struct gate_msg *m)
+{
+	const struct vhb_gate_listener *l = cn->l;
+	uint32_t flags = load32(m->buf + 4);
+
+	return cn->settled && cn->last_alone && cn->last_gen == l->gen && !l->unsure &&
+	       conn_alone(cn) && cn->to_vh == NULL && cn->from_vh.have == 0 && m->nfds == 0 &&
+	       (flags & (F_VERSION_MASK | F_REPLY)) == F_VERSION &&
+	       __atomic_load_n(&l->dev->vid, __ATOMIC_RELAXED) >= 0;
+}
+
+/*
+ * SET_CONFIG of the same settled, lone frontend, applied by the gate under the same
+ * conditions (conn_may_answer()): every earlier message of the connection is through
+ * vhost-events, no other connection has had one handled since, so vhost-events touches
+ * neither the config nor the features poison_writable() reads until this connection's
+ * next forwarded message or its close. A payload vhb_device_config_set() refuses is
+ * forwarded, to be refused, counted and logged by the pre hook as before. With
+ * NEED_REPLY the ack (0) is built as rte_vhost builds it; the connection stays settled.
+ */
+static int
+conn_apply_config(struct gate_conn *cn, struct gate_msg *m)
+{
+	uint32_t req = load32(m->buf), flags = load32(m->buf + 4), size = load32(m->buf + 8);
+	uint32_t rsize = sizeof(uint64_t);
+	uint64_t ack = 0;
+	struct gate_msg *r = NULL;
+
+	if (!conn_may_answer(cn, m))
+		return -1;
+	if ((flags & F_NEED_REPLY) != 0) {
+		r = malloc(sizeof(*r) + HDR_SIZE + sizeof(ack));
+		if (r == NULL)
+			return -1;
+	}
+	if (vhb_device_config_set(cn->l->dev, m->buf + HDR_SIZE, size) < 0) {
+		free(r);
+		return -1;
+	}
+	__atomic_fetch_add(&g_gate.config_answered, 1, __ATOMIC_RELAXED);
+	msg_free(m);
+	if (r == NULL)
+		return 1;
+	flags = (flags & ~(F_VERSION_MASK | F_NEED_REPLY)) | F_VERSION | F_REPLY;
+	memcpy(r->buf, &req, 4);
+	memcpy(r->buf + 4, &flags, 4);
+	memcpy(r->buf + 8, &rsize, 4);
+	memcpy(r->buf + HDR_SIZE, &ack, sizeof(ack));
+	r->len = HDR_SIZE + rsize;
+	r->off = 0;
+	r->nfds = 0;
+	queue_to_fe(cn, r);
+	return conn_flush_fe(cn) ? 1 : 0;
+}
+
 static int
 conn_answer_config(struct gate_conn *cn, struct gate_msg *m)
 {
-	struct vhb_gate_listener *l = cn->l;
-	struct vhb_device *dev = l->dev;
+	struct vhb_device *dev = cn->l->dev;
 	uint32_t req = load32(m->buf), flags = load32(m->buf + 4), size = load32(m->buf + 8);
 	uint32_t rsize;
 	struct gate_msg *r;
 
-	if (!cn->settled || !cn->last_alone || cn->last_gen != l->gen || l->unsure ||
-	    !conn_alone(cn) || cn->to_vh != NULL || cn->from_vh.have != 0 || m->nfds != 0 ||
-	    (flags & (F_VERSION_MASK | F_REPLY)) != F_VERSION ||
-	    __atomic_load_n(&dev->vid, __ATOMIC_RELAXED) < 0)
+	if (!conn_may_answer(cn, m))
 		return -1;
 	r = malloc(sizeof(*r) + HDR_SIZE + VHB_MSG_CONFIG_REPLY_MAX);
 	if (r == NULL)
@@ -649,8 +701,9 @@ conn_forward(struct gate_conn *cn, struct gate_msg *m)
 
 	if (vhb_msg_size_check(req, size, &want) != 0)
 		return conn_refuse_size(cn, m, want);
-	if (req == VHB_VU_GET_CONFIG) {
-		rc = conn_answer_config(cn, m);
+	if (req == VHB_VU_GET_CONFIG || req == VHB_VU_SET_CONFIG) {
+		rc = req == VHB_VU_GET_CONFIG ? conn_answer_config(cn, m) :
+		     conn_apply_config(cn, m);
 		if (rc >= 0)
 			return rc == 1;
 	}

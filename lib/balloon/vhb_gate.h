@@ -52,7 +52,7 @@ int vhb_gate_listen(struct vhb_device *dev);
  */
 void vhb_gate_unlisten(struct vhb_device *dev);
 
-/* GET_CONFIG requests the gate answered itself since the process started (any thread). */
+/* GET_CONFIG and SET_CONFIG requests the gate handled itself since the process started. */
 uint64_t vhb_gate_config_answered(void);
 
 #endif /* VHB_GATE_H */

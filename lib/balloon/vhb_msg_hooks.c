@@ -353,21 +353,16 @@ poison_writable(const struct vhb_device *dev)
 	return vhb_has_feature(dev->features_offered, VHB_F_PAGE_POISON);
 }
 
-static enum rte_vhost_msg_result
-config_set(struct vhb_device *dev, struct vu_msg *m)
+int
+vhb_device_config_set(struct vhb_device *dev, const uint8_t *payload, uint32_t size)
 {
-	uint32_t off = m->payload.cfg.offset, size = m->payload.cfg.size;
 	uint32_t old_actual = vhb_config_get(&dev->cfg.actual);
 	int rc;
 
+	rc = vhb_msg_config_set(&dev->cfg, poison_writable(dev), payload, size);
+	if (rc < 0)
+		return rc;
 	__atomic_fetch_add(&dev->ctl_cnt.set_config, 1, __ATOMIC_RELAXED);
-	rc = vhb_msg_config_set(&dev->cfg, poison_writable(dev), m->payload.raw, m->size);
-	if (rc < 0) {
-		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: bad SET_CONFIG (msg size %u, offset %u, "
-				  "size %u)", dev->name, m->size, off, size);
-		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
-		return RTE_VHOST_MSG_RESULT_ERR;
-	}
 	if (rc & VHB_CFG_CHANGED_ACTUAL)
 		VHB_LOG(DEBUG, dev, "%s: actual %u -> %u pages", dev->name, old_actual,
 			vhb_config_get(&dev->cfg.actual));
@@ -376,6 +371,21 @@ config_set(struct vhb_device *dev, struct vu_msg *m)
 			vhb_config_get(&dev->cfg.poison_val),
 			vhb_config_get(&dev->cfg.poison_val) != 0 ?
 			": free page reporting will discard nothing" : "");
+	return rc;
+}
+
+static enum rte_vhost_msg_result
+config_set(struct vhb_device *dev, struct vu_msg *m)
+{
+	uint32_t off = m->payload.cfg.offset, size = m->payload.cfg.size;
+
+	if (vhb_device_config_set(dev, m->payload.raw, m->size) < 0) {
+		__atomic_fetch_add(&dev->ctl_cnt.set_config, 1, __ATOMIC_RELAXED);
+		VHB_LOG_RATELIMIT(ERR, dev, &dev->rl_ctl, "%s: bad SET_CONFIG (msg size %u, offset %u, "
+				  "size %u)", dev->name, m->size, off, size);
+		__atomic_fetch_add(&dev->ctl_cnt.guest_errors, 1, __ATOMIC_RELAXED);
+		return RTE_VHOST_MSG_RESULT_ERR;
+	}
 	return RTE_VHOST_MSG_RESULT_OK;
 }
 

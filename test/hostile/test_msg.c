@@ -481,12 +481,29 @@ get_config_8(struct vms_vm *vm, struct reply *r)
 	return rlen == 12 + r->size ? 0 : -EPROTO;
 }
 
+/* SET_CONFIG of actual (offset 4) with NEED_REPLY: the ack, -errno if closed. */
+static int64_t
+set_actual(struct vms_vm *vm, uint32_t pages)
+{
+	struct cfg_payload pl;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.offset = 4;
+	pl.size = 4;
+	pl.region[0] = (uint8_t)pages;
+	pl.region[1] = (uint8_t)(pages >> 8);
+	pl.region[2] = (uint8_t)(pages >> 16);
+	pl.region[3] = (uint8_t)(pages >> 24);
+	return send_req(vm, VMS_REQ_SET_CONFIG, 12 + 4, &pl, 12 + 4, NULL, 0);
+}
+
 /*
- * GET_CONFIG the gate answers itself (docs/design.md#the-gate): the settled frontend,
- * alone on the socket, gets what rte_vhost's pre hook would answer, byte for byte. A
- * connection that claims the device meanwhile (SET_OWNER) takes it over: the old
- * frontend's GET_CONFIG is then refused as the pre hook refuses it, never answered by
- * the gate, while the claimer is connected and after it left.
+ * GET_CONFIG and SET_CONFIG the gate handles itself (docs/design.md#the-gate): the
+ * settled frontend, alone on the socket, gets what rte_vhost's pre hook would answer,
+ * byte for byte, and its SET_CONFIG is applied and acked. A connection that claims the
+ * device meanwhile (SET_OWNER) takes it over: the old frontend's GET_CONFIG and
+ * SET_CONFIG are then refused as the pre hook refuses them, never handled by the gate,
+ * while the claimer is connected and after it left.
  */
 static int
 group_config_gate(void)
@@ -514,6 +531,15 @@ group_config_gate(void)
 	      v[1]);
 	CHECK(vhb_gate_config_answered() == a0 + 1, "not answered by the gate");
 	printf("  GET_CONFIG (num_pages, actual) = (%u, %u), answered by the gate\n", v[0], v[1]);
+	a0 = vhb_gate_config_answered();
+	x = set_actual(hp.vm, 500);
+	CHECK(x == 0 && hostile_info(hp.dev).actual == 500, "SET_CONFIG actual 500: ack %" PRId64
+	      ", actual %u", x, hostile_info(hp.dev).actual);
+	x = set_actual(hp.vm, 512);
+	CHECK(x == 0 && hostile_info(hp.dev).actual == 512, "SET_CONFIG actual 512: ack %" PRId64
+	      ", actual %u", x, hostile_info(hp.dev).actual);
+	CHECK(vhb_gate_config_answered() == a0 + 2, "SET_CONFIG not applied by the gate");
+	printf("  SET_CONFIG actual 500, then 512: applied and acked by the gate\n");
 
 	/* Another connection claims the device. */
 	fd = raw_connect("cfggate");
@@ -532,6 +558,12 @@ group_config_gate(void)
 	CHECK(hostile_log_count("cfggate:", "not the device's frontend") == 2, "log lines: %u",
 	      hostile_log_count("cfggate:", "not the device's frontend"));
 	printf("  ... and after the claimer left: refused by the pre hook, not by the gate\n");
+	v[1] = hostile_info(hp.dev).actual;
+	x = set_actual(hp.vm, 7);
+	CHECK(x > 0 && hostile_info(hp.dev).actual == v[1] && vhb_gate_config_answered() == a0,
+	      "old frontend's SET_CONFIG: ack %" PRId64 ", actual %u (was %u)", x,
+	      hostile_info(hp.dev).actual, v[1]);
+	printf("  its SET_CONFIG refused too, actual untouched\n");
 	hostile_neighbour_check(&g_nb, "config-gate");
 	hostile_pair_down(&hp);
 	return 0;
