@@ -5,18 +5,9 @@
 # checked.
 set -u
 perf="$1"
-out=$(mktemp /tmp/vhb-perf-ctl-smoke.XXXXXX)
-trap 'rm -f "$out"' EXIT
+. "$(dirname "$0")/smoke_common.sh"
 echo "backing: memfd 4 KiB (64 MiB guest)"
-"$perf" -l 0-1 --no-huge -m 256 --no-pci --no-telemetry --file-prefix "vhbctlsmoke$$" \
-	--log-level 'lib.vhb.*:warning' --log-level 'lib.vhost.*:warning' -- \
-	--test ctl --csv --samples 10 >"$out" 2>&1
-rc=$?
-cat "$out"
-if [ $rc -ne 0 ]; then
-	echo "FAIL: exit status $rc"
-	exit 1
-fi
+smoke_run ctl 256 --test ctl --csv --samples 10
 fail=0
 # CSV: measure,samples,p50_us,p99_us,mean_us
 for m in GET_FEATURES GET_CONFIG 'SET_CONFIG(ack)' 'config round trip' 'balloon step (1 MiB)'; do

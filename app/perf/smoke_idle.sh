@@ -6,18 +6,9 @@
 # and a non-zero loaded request count. No timings are checked.
 set -u
 perf="$1"
-out=$(mktemp /tmp/vhb-perf-idle-smoke.XXXXXX)
-trap 'rm -f "$out"' EXIT
+. "$(dirname "$0")/smoke_common.sh"
 echo "backing: memfd 4 KiB (16 MiB guests)"
-"$perf" -l 0-1 --no-huge -m 256 --no-pci --no-telemetry --file-prefix "vhbidlesmoke$$" \
-	--log-level 'lib.vhb.*:warning' --log-level 'lib.vhost.*:warning' -- \
-	--test idle --csv --vms 2 --seconds 1 --samples 10 >"$out" 2>&1
-rc=$?
-cat "$out"
-if [ $rc -ne 0 ]; then
-	echo "FAIL: exit status $rc"
-	exit 1
-fi
+smoke_run idle 256 --test idle --csv --vms 2 --seconds 1 --samples 10
 fail=0
 # CSV: devices,mode,idle_cpu_pct,...,first_max_us,samples,loaded_req_per_s,...
 for mode in poll adaptive interrupt auto; do

@@ -6,19 +6,10 @@
 # No timings are checked.
 set -u
 perf="$1"
-out=$(mktemp /tmp/vhb-perf-nb-smoke.XXXXXX)
-trap 'rm -f "$out"' EXIT
+. "$(dirname "$0")/smoke_common.sh"
 echo "backing: memfd 4 KiB (16 MiB guests)"
-"$perf" -l 0-1 --no-huge -m 512 --no-pci --no-telemetry --file-prefix "vhbnbsmoke$$" \
-	--log-level 'lib.vhb.*:warning' --log-level 'lib.vhost.*:warning' -- \
-	--test neighbours --vms 1,9 --poll-modes poll,auto --seconds 1 --idle-ms 100 \
-	>"$out" 2>&1
-rc=$?
-cat "$out"
-if [ $rc -ne 0 ]; then
-	echo "FAIL: exit status $rc"
-	exit 1
-fi
+smoke_run nb 512 --test neighbours --vms 1,9 --poll-modes poll,auto --seconds 1 \
+	--idle-ms 100
 fail=0
 # Rows: devices busy mode passes pass-ns ns/dev polled cpu requests p50us p99us ...
 for mode in poll auto; do

@@ -6,18 +6,10 @@
 # requests of 1 MiB and measured some backend CPU. No timings are compared.
 set -u
 perf="$1"
-out=$(mktemp /tmp/vhb-perf-paced-smoke.XXXXXX)
-trap 'rm -f "$out"' EXIT
+. "$(dirname "$0")/smoke_common.sh"
 echo "backing: memfd 4 KiB (32 MiB guest)"
-"$perf" -l 0-1 --no-huge -m 256 --no-pci --no-telemetry --file-prefix "vhbpacedsmoke$$" \
-	--log-level 'lib.vhb.*:warning' -- \
-	--test paced --csv --backing memfd --mem 32 --volume 8 --think-us 100 >"$out" 2>&1
-rc=$?
-cat "$out"
-if [ $rc -ne 0 ]; then
-	echo "FAIL: exit status $rc"
-	exit 1
-fi
+smoke_run paced 256 --test paced --csv --backing memfd --mem 32 --volume 8 \
+	--think-us 100
 fail=0
 # CSV: backing,think_us,mode,requests,wall_s_per_gib,cpu_s_per_gib,...
 for mode in poll adaptive interrupt auto qemu-path; do

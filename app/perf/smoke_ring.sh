@@ -6,20 +6,11 @@
 # request exactly once. No timings are checked.
 set -u
 perf="$1"
-out=$(mktemp /tmp/vhb-perf-smoke.XXXXXX)
-trap 'rm -f "$out"' EXIT
+. "$(dirname "$0")/smoke_common.sh"
 echo "backing: memfd 4 KiB (16 MiB guests, 4 MiB balloon each)"
-"$perf" -l 0-1 --no-huge -m 256 --no-pci --no-telemetry --file-prefix "vhbsmoke$$" \
-	--log-level 'lib.vhb.*:warning' --log-level 'lib.vhost.*:warning' -- \
-	--test ring --csv --backing memfd --mem 16 --volume 4 --pattern reverse \
+smoke_run ring 256 --test ring --csv --backing memfd --mem 16 --volume 4 --pattern reverse \
 	--workload inflate,deflate,report,idle --release bulk,per-page --vms 2 \
-	--guest-threads 2 --idle-ms 50 >"$out" 2>&1
-rc=$?
-cat "$out"
-if [ $rc -ne 0 ]; then
-	echo "FAIL: exit status $rc"
-	exit 1
-fi
+	--guest-threads 2 --idle-ms 50
 fail=0
 # CSV: backing,mem_mib,pattern,workload,vms,method,pages,...
 for row in inflate,bulk inflate,raw-punch inflate,per-page deflate,bulk deflate,per-page \
