@@ -479,6 +479,25 @@ queue_to_fe(struct gate_conn *cn, struct gate_msg *m)
 	cn->to_fe_bytes += m->len - m->off;
 }
 
+/* The reply to a request with these flags (as rte_vhost builds it), carrying len bytes. */
+static struct gate_msg *
+reply_new(uint32_t req, uint32_t flags, const void *payload, uint32_t len)
+{
+	struct gate_msg *r = malloc(sizeof(*r) + HDR_SIZE + len);
+
+	if (r == NULL)
+		return NULL;
+	flags = (flags & ~(F_VERSION_MASK | F_NEED_REPLY)) | F_VERSION | F_REPLY;
+	memcpy(r->buf, &req, 4);
+	memcpy(r->buf + 4, &flags, 4);
+	memcpy(r->buf + 8, &len, 4);
+	memcpy(r->buf + HDR_SIZE, payload, len);
+	r->len = HDR_SIZE + len;
+	r->off = 0;
+	r->nfds = 0;
+	return r;
+}
+
 /*
  * A payload of the wrong size is refused here, before rte_vhost reads a field of it.
  * What the frontend sees is what rte_vhost does with a refused message: a non-zero
@@ -501,20 +520,11 @@ conn_refuse_size(struct gate_conn *cn, struct gate_msg *m, uint32_t want)
 		conn_close(cn);
 		return false;
 	}
-	r = malloc(sizeof(*r) + HDR_SIZE + sizeof(nack));
+	r = reply_new(req, flags, &nack, sizeof(nack));
 	if (r == NULL) {
 		conn_close(cn);
 		return false;
 	}
-	flags = (flags & ~(F_VERSION_MASK | F_NEED_REPLY)) | F_VERSION | F_REPLY;
-	size = sizeof(nack);
-	memcpy(r->buf, &req, 4);
-	memcpy(r->buf + 4, &flags, 4);
-	memcpy(r->buf + 8, &size, 4);
-	memcpy(r->buf + HDR_SIZE, &nack, sizeof(nack));
-	r->len = HDR_SIZE + sizeof(nack);
-	r->off = 0;
-	r->nfds = 0;
 	queue_to_fe(cn, r);
 	return conn_flush_fe(cn);
 }
@@ -629,14 +639,14 @@ static int
 conn_apply_config(struct gate_conn *cn, struct gate_msg *m)
 {
 	uint32_t req = load32(m->buf), flags = load32(m->buf + 4), size = load32(m->buf + 8);
-	uint32_t rsize = sizeof(uint64_t);
 	uint64_t ack = 0;
 	struct gate_msg *r = NULL;
 
 	if (!conn_may_answer(cn, m))
 		return -1;
+	/* The ack first: once the config is written, it must go out. */
 	if ((flags & F_NEED_REPLY) != 0) {
-		r = malloc(sizeof(*r) + HDR_SIZE + sizeof(ack));
+		r = reply_new(req, flags, &ack, sizeof(ack));
 		if (r == NULL)
 			return -1;
 	}
@@ -648,14 +658,6 @@ conn_apply_config(struct gate_conn *cn, struct gate_msg *m)
 	msg_free(m);
 	if (r == NULL)
 		return 1;
-	flags = (flags & ~(F_VERSION_MASK | F_NEED_REPLY)) | F_VERSION | F_REPLY;
-	memcpy(r->buf, &req, 4);
-	memcpy(r->buf + 4, &flags, 4);
-	memcpy(r->buf + 8, &rsize, 4);
-	memcpy(r->buf + HDR_SIZE, &ack, sizeof(ack));
-	r->len = HDR_SIZE + rsize;
-	r->off = 0;
-	r->nfds = 0;
 	queue_to_fe(cn, r);
 	return conn_flush_fe(cn) ? 1 : 0;
 }
@@ -665,28 +667,18 @@ conn_answer_config(struct gate_conn *cn, struct gate_msg *m)
 {
 	struct vhb_device *dev = cn->l->dev;
 	uint32_t req = load32(m->buf), flags = load32(m->buf + 4), size = load32(m->buf + 8);
+	uint8_t out[VHB_MSG_CONFIG_REPLY_MAX];
 	uint32_t rsize;
 	struct gate_msg *r;
 
-	if (!conn_may_answer(cn, m))
+	if (!conn_may_answer(cn, m) ||
+	    vhb_msg_config_get(&dev->cfg, m->buf + HDR_SIZE, size, out, &rsize) != 0)
 		return -1;
-	r = malloc(sizeof(*r) + HDR_SIZE + VHB_MSG_CONFIG_REPLY_MAX);
+	r = reply_new(req, flags, out, rsize);
 	if (r == NULL)
 		return -1;
-	if (vhb_msg_config_get(&dev->cfg, m->buf + HDR_SIZE, size, r->buf + HDR_SIZE,
-			       &rsize) != 0) {
-		free(r);
-		return -1;
-	}
 	__atomic_fetch_add(&dev->ctl_cnt.get_config, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&g_gate.config_answered, 1, __ATOMIC_RELAXED);
-	flags = (flags & ~(F_VERSION_MASK | F_NEED_REPLY)) | F_VERSION | F_REPLY;
-	memcpy(r->buf, &req, 4);
-	memcpy(r->buf + 4, &flags, 4);
-	memcpy(r->buf + 8, &rsize, 4);
-	r->len = HDR_SIZE + rsize;
-	r->off = 0;
-	r->nfds = 0;
 	msg_free(m);
 	queue_to_fe(cn, r);
 	return conn_flush_fe(cn) ? 1 : 0;
