@@ -92,6 +92,7 @@ struct vhb_lcore {
 	/* Polling mode: settings (control side, atomic) and sleeping. */
 	uint32_t mode;		/* enum vhb_poll_mode */
 	uint32_t idle_us;
+	uint64_t idle_cycles;	/* idle_us in TSC cycles (atomic): no division per pass */
 	uint32_t max_sleep_ms;
 	uint32_t ctl_gen;	/* bumped by every control action (atomic) */
 	uint32_t gen_seen;	/* loop: ctl_gen at the start of the last pass */
@@ -391,6 +392,8 @@ static void
 lcore_apply_params(struct vhb_lcore *lc, const struct vhb_poll_params *p)
 {
 	__atomic_store_n(&lc->idle_us, p->idle_us, __ATOMIC_RELAXED);
+	__atomic_store_n(&lc->idle_cycles, (uint64_t)p->idle_us * rte_get_tsc_hz() / 1000000,
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&lc->max_sleep_ms, p->max_sleep_ms, __ATOMIC_RELAXED);
 	__atomic_store_n(&lc->mode, (uint32_t)p->mode, __ATOMIC_RELAXED);
 	lcore_wake(lc);
@@ -522,6 +525,7 @@ vhb_init(const unsigned int *lcores, unsigned int nlcores)
 		lc->st.tsc_hz = rte_get_tsc_hz();
 		lc->mode = (uint32_t)g_poll.mode;
 		lc->idle_us = g_poll.idle_us;
+		lc->idle_cycles = (uint64_t)g_poll.idle_us * rte_get_tsc_hz() / 1000000;
 		lc->max_sleep_ms = g_poll.max_sleep_ms;
 		lc->st.mode = lc->mode;
 		if (vhb_notify_init(&lc->nt) != 0) {
@@ -584,7 +588,7 @@ auto_update(struct vhb_lcore *lc, struct vhb_device *dev)
 {
 	uint64_t hz = rte_get_tsc_hz();
 	uint64_t cost_min = AUTO_SLEEP_COST_MIN_NS * hz / 1000000000ULL;
-	uint64_t cap = (uint64_t)__atomic_load_n(&lc->idle_us, __ATOMIC_RELAXED) * hz / 1000000;
+	uint64_t cap = __atomic_load_n(&lc->idle_cycles, __ATOMIC_RELAXED);
 
 	dev->lc_spin = vhb_auto_spin(dev->lc_gap_avg, dev->lc_gap_last, lc->sleep_cost, cost_min,
 				     cap);
@@ -833,8 +837,7 @@ vhb_lcore_loop(void *arg)
 	while (!__atomic_load_n(&lc->stop, __ATOMIC_RELAXED)) {
 		uint32_t gen = __atomic_load_n(&lc->ctl_gen, __ATOMIC_ACQUIRE);
 		enum vhb_poll_mode mode = __atomic_load_n(&lc->mode, __ATOMIC_RELAXED);
-		uint64_t adaptive = (uint64_t)__atomic_load_n(&lc->idle_us, __ATOMIC_RELAXED) *
-				    rte_get_tsc_hz() / 1000000;
+		uint64_t adaptive = __atomic_load_n(&lc->idle_cycles, __ATOMIC_RELAXED);
 		uint64_t t0 = rte_rdtsc();
 		bool busy = false, parked = false;
 		unsigned int i;
@@ -883,7 +886,6 @@ vhb_lcore_loop(void *arg)
 			lcore_sleep(lc, t1, &last);
 		else if (lc->npolled < lc->ndevs)
 			lcore_check_parked(lc, t1);
-		__atomic_store_n(&lc->st.devices_polled, lc->npolled, __ATOMIC_RELAXED);
 		if (!busy)
 			rte_pause();
 	}
